@@ -1,0 +1,630 @@
+/*
+ * fetch.c: the libcurl multi loop that fills objects from upstream.
+ *
+ * Ownership: the loop thread owns the multi handle, every easy handle and
+ * every job's curl-side fields. Other threads only push messages into the
+ * mailbox (mbox_mtx) and call curl_multi_wakeup.
+ *
+ * Job lifetime: a job is reachable from its object (obj->fill) until the
+ * loop completes or fails the object, which clears obj->fill under the
+ * object's lock. Messages about a job (unpause, abandon) are only posted
+ * under that lock while obj->fill still points at it, so every message about
+ * a job is in the mailbox before the job finishes. The loop therefore keeps
+ * finished jobs on a zombie list until it has drained the mailbox once more,
+ * and only then frees them.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ctl/stats.h"
+#include "http/fresh.h"
+#include "net/fetch.h"
+#include "store/cache.h"
+#include "store/obj.h"
+#include "util/digest.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/vas.h"
+
+#define JOB_MAGIC 0x6a0b5eedu
+
+enum msg_kind { MSG_START, MSG_UNPAUSE, MSG_ABANDON };
+
+struct msg {
+	enum msg_kind kind;
+	struct fetch_job *job;
+	struct msg *next;
+};
+
+struct fetch_job {
+	unsigned magic;
+	struct fetcher *f;
+	struct obj *obj;
+	CURL *easy;
+	struct curl_slist *slist;
+	char *url;
+	char *method;
+	struct hdrs req;
+	uint8_t *body;
+	size_t body_len;
+	bool has_body, for_cache;
+	unsigned long long reqid;
+
+	/* owned by the loop thread */
+	bool headers_done, done, failed_write, too_big;
+	int status;
+	struct hdrs resp;
+	struct digest dg;
+	uint64_t deadline;       /* monotonic ms for the response head */
+	time_t request_time;
+	struct fetch_job *prev, *next;   /* active list */
+	struct fetch_job *znext;         /* zombie list */
+};
+
+struct fetcher {
+	struct fetch_opts opts;
+	CURLM *multi;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	atomic_uint nactive;
+
+	pthread_mutex_t mbox_mtx;
+	struct msg *mbox_head, *mbox_tail;   /* (mbox_mtx) */
+	bool closed;                         /* (mbox_mtx) the loop has ended */
+
+	/* owned by the loop thread */
+	struct fetch_job *active;
+	struct fetch_job *zombies;
+};
+
+static void post(struct fetcher *f, enum msg_kind kind, struct fetch_job *job);
+static void fill_unpause(void *fill);
+static void fill_abandon(void *fill);
+static void job_finish(struct fetch_job *j, CURLcode rc);
+static void job_free(struct fetch_job *j);
+static void *loop(void *arg);
+
+static const struct obj_fill_ops fill_ops = { fill_unpause, fill_abandon };
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct fetcher *
+fetch_new(const struct fetch_opts *opts)
+{
+	struct fetcher *f = xcalloc(1, sizeof *f);
+
+	f->opts = *opts;
+	f->multi = curl_multi_init();
+	AN(f->multi);
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)opts->max_conns);
+	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)opts->max_conns);
+	PTOK(pthread_mutex_init(&f->mbox_mtx, NULL));
+	return f;
+}
+
+int
+fetch_start(struct fetcher *f)
+{
+	int e = pthread_create(&f->thread, NULL, loop, f);
+
+	if (e != 0) {
+		log_errno(LVL_ERROR, e, "cannot start the fetch thread");
+		return CDN_ERR;
+	}
+	f->started = true;
+	return CDN_OK;
+}
+
+void
+fetch_stop(struct fetcher *f)
+{
+	if (!f->started)
+		return;
+	atomic_store(&f->stop, true);
+	curl_multi_wakeup(f->multi);
+	PTOK(pthread_join(f->thread, NULL));
+	f->started = false;
+}
+
+void
+fetch_free(struct fetcher **fp)
+{
+	struct fetcher *f = *fp;
+
+	*fp = NULL;
+	if (f == NULL)
+		return;
+	AZ(f->started);
+	curl_multi_cleanup(f->multi);
+	PTOK(pthread_mutex_destroy(&f->mbox_mtx));
+	free(f);
+}
+
+unsigned
+fetch_active(struct fetcher *f)
+{
+	return atomic_load(&f->nactive);
+}
+
+void
+fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec)
+{
+	struct fetch_job *j = xcalloc(1, sizeof *j);
+
+	j->magic = JOB_MAGIC;
+	j->f = f;
+	obj_ref(o);
+	j->obj = o;
+	j->url = spec->url;
+	spec->url = NULL;
+	j->method = xstrdup(spec->method);
+	j->req = spec->hdrs;
+	hdrs_init(&spec->hdrs);
+	j->body = spec->body;
+	spec->body = NULL;
+	j->body_len = spec->body_len;
+	j->has_body = spec->has_body;
+	j->for_cache = spec->for_cache;
+	j->reqid = spec->reqid;
+	hdrs_init(&j->resp);
+	obj_set_fill(o, &fill_ops, j);
+	atomic_fetch_add(&f->nactive, 1);
+	post(f, MSG_START, j);
+}
+
+/* ---------------------------------------------------------------- mailbox */
+
+static void
+post(struct fetcher *f, enum msg_kind kind, struct fetch_job *job)
+{
+	struct msg *m = xmalloc(sizeof *m);
+
+	m->kind = kind;
+	m->job = job;
+	m->next = NULL;
+	PTOK(pthread_mutex_lock(&f->mbox_mtx));
+	if (f->closed) {
+		/* The loop is gone (shutdown): a new fetch fails at once; its
+		 * job never reached curl, so it is freed here. */
+		PTOK(pthread_mutex_unlock(&f->mbox_mtx));
+		free(m);
+		if (kind == MSG_START) {
+			obj_fail(job->obj, 502);
+			if (job->for_cache)
+				cache_remove(f->opts.cache, job->obj);
+			job->easy = NULL;
+			job_free(job);
+			atomic_fetch_sub(&f->nactive, 1);
+		}
+		return;
+	}
+	if (f->mbox_tail != NULL)
+		f->mbox_tail->next = m;
+	else
+		f->mbox_head = m;
+	f->mbox_tail = m;
+	PTOK(pthread_mutex_unlock(&f->mbox_mtx));
+	curl_multi_wakeup(f->multi);
+}
+
+/* Called by obj with the object's lock held: post only. */
+static void
+fill_unpause(void *fill)
+{
+	struct fetch_job *j = fill;
+
+	CHECK_OBJ_NOTNULL(j, JOB_MAGIC);
+	post(j->f, MSG_UNPAUSE, j);
+}
+
+static void
+fill_abandon(void *fill)
+{
+	struct fetch_job *j = fill;
+
+	CHECK_OBJ_NOTNULL(j, JOB_MAGIC);
+	post(j->f, MSG_ABANDON, j);
+}
+
+/* ---------------------------------------------------------------- curl callbacks */
+
+static bool
+parse_status_line(const char *p, size_t n, int *status)
+{
+	int s = 0;
+	size_t i;
+
+	if (n < 12 || strncmp(p, "HTTP/", 5) != 0)
+		return false;
+	i = 5;
+	while (i < n && p[i] != ' ')
+		i++;
+	if (i + 4 > n)
+		return false;
+	for (size_t k = i + 1; k < i + 4; k++) {
+		if (p[k] < '0' || p[k] > '9')
+			return false;
+		s = s * 10 + (p[k] - '0');
+	}
+	*status = s;
+	return true;
+}
+
+static void
+headers_done(struct fetch_job *j)
+{
+	struct obj *o = j->obj;
+	const struct fetch_opts *op = &j->f->opts;
+	const char *cl;
+	bool storable = false;
+	unsigned flags = 0;
+	time_t now = time(NULL);
+
+	hdrs_strip_hop_by_hop(&j->resp);
+	cl = hdrs_get(&j->resp, "Content-Length");
+	if (cl != NULL) {
+		char *end;
+		long long v = strtoll(cl, &end, 10);
+
+		if (end != cl && *end == '\0' && v >= 0)
+			o->expected_len = v;
+	}
+	if (strcmp(j->method, "HEAD") == 0 || j->status == 204 || j->status == 304)
+		o->expected_len = 0;
+	/* const fields: set before obj_set_headers publishes them */
+	o->request_time = j->request_time;
+	o->response_time = now;
+	fresh_resp_cc(&o->rcc, &j->resp, op->fcfg);
+	o->lifetime = fresh_lifetime(j->status, &j->resp, &o->rcc, now, op->fcfg);
+	o->initial_age = fresh_initial_age(&j->resp, j->request_time, now);
+	if (j->for_cache) {
+		storable = fresh_storable("GET", j->status, &j->req, &j->resp, op->fcfg);
+		/* Worth storing only with a freshness lifetime or a validator. */
+		if (storable && o->lifetime <= 0 && hdrs_get(&j->resp, "ETag") == NULL &&
+		    hdrs_get(&j->resp, "Last-Modified") == NULL)
+			storable = false;
+		if (storable && o->expected_len > 0 && (uint64_t)o->expected_len > op->max_keep)
+			storable = false;
+		if (storable)
+			flags |= OBJF_CACHEABLE;
+		else
+			STATS_INC(uncacheable);
+	}
+	obj_set_headers(o, j->status, &j->resp, flags);
+	if (j->for_cache && !storable)
+		cache_remove(op->cache, o);
+	j->headers_done = true;
+}
+
+static size_t
+header_cb(char *p, size_t size, size_t nitems, void *arg)
+{
+	struct fetch_job *j = arg;
+	size_t n = size * nitems, len = n;
+	const char *colon;
+	int st;
+
+	if (j->headers_done)
+		return n; /* trailers: ignored */
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n'))
+		len--;
+	if (parse_status_line(p, len, &st)) {
+		j->status = st;
+		hdrs_fini(&j->resp);
+		hdrs_init(&j->resp);
+		return n;
+	}
+	if (len == 0) {
+		/* End of a head. 1xx heads are interim: wait for the final one. */
+		if (j->status >= 200)
+			headers_done(j);
+		return n;
+	}
+	colon = memchr(p, ':', len);
+	if (colon == NULL || colon == p)
+		return n; /* malformed line: dropped */
+	hdrs_addn(&j->resp, p, (size_t)(colon - p), colon + 1, len - (size_t)(colon - p) - 1);
+	return n;
+}
+
+static size_t
+write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch_job *j = arg;
+	size_t n = size * nmemb;
+	int rc;
+
+	if (!j->headers_done)
+		headers_done(j);
+	rc = obj_append(j->obj, p, n, j->f->opts.max_keep);
+	switch (rc) {
+	case CDN_OK:
+		break;
+	case CDN_TOOBIG:
+		j->too_big = true;
+		if (j->for_cache)
+			cache_remove(j->f->opts.cache, j->obj);
+		break;
+	case CDN_AGAIN:
+		return CURL_WRITEFUNC_PAUSE;
+	default:
+		j->failed_write = true;
+		return 0; /* abandoned or out of memory: abort the transfer */
+	}
+	digest_update(&j->dg, p, n);
+	STATS_ADD(bytes_fetched, n);
+	return n;
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static struct curl_slist *
+build_slist(const struct hdrs *h, bool has_body)
+{
+	struct curl_slist *sl = NULL, *t;
+	bool has_ct = false, has_accept = false;
+
+	for (unsigned i = 0; i < h->n; i++) {
+		char *line;
+
+		if (strcasecmp(h->v[i].name, "Content-Type") == 0)
+			has_ct = true;
+		if (strcasecmp(h->v[i].name, "Accept") == 0)
+			has_accept = true;
+		if (h->v[i].value[0] == '\0')
+			line = xasprintf("%s;", h->v[i].name); /* curl's way to send an empty field */
+		else
+			line = xasprintf("%s: %s", h->v[i].name, h->v[i].value);
+		t = curl_slist_append(sl, line);
+		free(line);
+		AN(t);
+		sl = t;
+	}
+	/* Switch off what curl would add on its own. */
+	t = curl_slist_append(sl, "Expect:");
+	AN(t);
+	sl = t;
+	if (!has_accept) {
+		t = curl_slist_append(sl, "Accept:");
+		AN(t);
+		sl = t;
+	}
+	if (has_body && !has_ct) {
+		t = curl_slist_append(sl, "Content-Type:");
+		AN(t);
+		sl = t;
+	}
+	return sl;
+}
+
+static void
+job_begin(struct fetcher *f, struct fetch_job *j)
+{
+	CURL *e = curl_easy_init();
+	CURLMcode mc;
+
+	AN(e);
+	j->easy = e;
+	j->request_time = time(NULL);
+	j->deadline = now_ms() + f->opts.first_byte_ms;
+	digest_init(&j->dg);
+	j->slist = build_slist(&j->req, j->has_body);
+	curl_easy_setopt(e, CURLOPT_URL, j->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->opts.connect_ms);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((f->opts.idle_ms + 999) / 1000));
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->slist);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 65536L);
+	if (strcmp(j->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(j->method, "HEAD") == 0) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
+	}
+	if (j->has_body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body != NULL ? (char *)j->body : "");
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, j->method);
+	}
+	j->next = f->active;
+	if (f->active != NULL)
+		f->active->prev = j;
+	f->active = j;
+	STATS_INC(upstream_requests);
+	mc = curl_multi_add_handle(f->multi, e);
+	if (mc != CURLM_OK) {
+		log_req(LVL_ERROR, j->reqid, "cannot start upstream request: %s", curl_multi_strerror(mc));
+		job_finish(j, CURLE_FAILED_INIT);
+	}
+}
+
+/* The transfer is over (rc) or given up; tell the object, park the job. */
+static void
+job_finish(struct fetch_job *j, CURLcode rc)
+{
+	struct fetcher *f = j->f;
+	struct obj *o = j->obj;
+	uint8_t sha[DIGEST_LEN];
+	int status;
+
+	AZ(j->done);
+	j->done = true;
+	curl_multi_remove_handle(f->multi, j->easy);
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		f->active = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	j->prev = j->next = NULL;
+
+	if (rc == CURLE_OK && !j->headers_done && j->status >= 200)
+		headers_done(j);
+	if (rc == CURLE_OK && j->headers_done) {
+		digest_final(&j->dg, sha);
+		obj_complete(o, sha);
+		if (j->for_cache && (o->flags & OBJF_CACHEABLE) && !j->too_big) {
+			cache_commit(f->opts.cache, o, time(NULL));
+			STATS_INC(stored);
+		}
+	} else {
+		digest_fini(&j->dg);
+		status = rc == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+		if (!j->failed_write) {
+			STATS_INC(upstream_errors);
+			if (status == 504)
+				STATS_INC(upstream_timeouts);
+			log_req(LVL_WARN, j->reqid, "upstream %s %s failed: %s", j->method, j->url,
+			    rc == CURLE_OK ? "no response head" : curl_easy_strerror(rc));
+		}
+		obj_fail(o, status);
+		if (j->for_cache)
+			cache_remove(f->opts.cache, o);
+	}
+	j->znext = f->zombies;
+	f->zombies = j;
+	atomic_fetch_sub(&f->nactive, 1);
+}
+
+static void
+job_free(struct fetch_job *j)
+{
+	if (j->easy != NULL)
+		curl_easy_cleanup(j->easy);
+	curl_slist_free_all(j->slist);
+	hdrs_fini(&j->req);
+	hdrs_fini(&j->resp);
+	free(j->url);
+	free(j->method);
+	free(j->body);
+	obj_unref(&j->obj);
+	j->magic = 0;
+	free(j);
+}
+
+static void
+drain_mailbox(struct fetcher *f)
+{
+	struct msg *m, *next;
+
+	PTOK(pthread_mutex_lock(&f->mbox_mtx));
+	m = f->mbox_head;
+	f->mbox_head = f->mbox_tail = NULL;
+	PTOK(pthread_mutex_unlock(&f->mbox_mtx));
+	for (; m != NULL; m = next) {
+		struct fetch_job *j = m->job;
+
+		next = m->next;
+		CHECK_OBJ_NOTNULL(j, JOB_MAGIC);
+		switch (m->kind) {
+		case MSG_START:
+			job_begin(f, j);
+			break;
+		case MSG_UNPAUSE:
+			if (!j->done)
+				curl_easy_pause(j->easy, CURLPAUSE_CONT);
+			break;
+		case MSG_ABANDON:
+			if (!j->done) {
+				j->failed_write = true;
+				job_finish(j, CURLE_ABORTED_BY_CALLBACK);
+			}
+			break;
+		}
+		free(m);
+	}
+}
+
+static void
+free_zombies(struct fetcher *f)
+{
+	struct fetch_job *j = f->zombies, *next;
+
+	f->zombies = NULL;
+	for (; j != NULL; j = next) {
+		next = j->znext;
+		job_free(j);
+	}
+}
+
+static void
+check_deadlines(struct fetcher *f)
+{
+	uint64_t now = now_ms();
+	struct fetch_job *j = f->active, *next;
+
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (!j->headers_done && now >= j->deadline)
+			job_finish(j, CURLE_OPERATION_TIMEDOUT);
+	}
+}
+
+static void *
+loop(void *arg)
+{
+	struct fetcher *f = arg;
+	CURLMsg *msg;
+	int running, left;
+	long tmo;
+
+	while (!atomic_load(&f->stop)) {
+		drain_mailbox(f);
+		free_zombies(f);
+		curl_multi_perform(f->multi, &running);
+		while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
+			struct fetch_job *j = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+			CHECK_OBJ_NOTNULL(j, JOB_MAGIC);
+			job_finish(j, msg->data.result);
+		}
+		check_deadlines(f);
+		tmo = 100;
+		curl_multi_timeout(f->multi, &tmo);
+		if (tmo < 0 || tmo > 100)
+			tmo = 100;
+		curl_multi_poll(f->multi, NULL, 0, (int)tmo, NULL);
+	}
+	/* Shutting down: close the mailbox (later posts fail at once), then
+	 * fail whatever is queued or running, then free everything. */
+	PTOK(pthread_mutex_lock(&f->mbox_mtx));
+	f->closed = true;
+	PTOK(pthread_mutex_unlock(&f->mbox_mtx));
+	drain_mailbox(f);
+	while (f->active != NULL)
+		job_finish(f->active, CURLE_ABORTED_BY_CALLBACK);
+	drain_mailbox(f);
+	free_zombies(f);
+	return NULL;
+}

@@ -1,0 +1,61 @@
+/*
+ * fetch.h (module fetch_): upstream requests on one libcurl multi loop.
+ *
+ * One thread owns the curl multi handle and every easy handle; other threads
+ * talk to it only through a mailbox (mutex + curl_multi_wakeup), so no worker
+ * thread ever blocks on upstream. A fetch fills one struct obj: headers, then
+ * body bytes as they arrive, then completion or failure (see store/obj.h).
+ * A fetch for the cache decides at the headers whether the answer can be
+ * stored (RFC 9111 3), removes the object from the cache index if not, and
+ * commits it to the memory tier when the body is complete.
+ */
+#ifndef CDN_FETCH_H
+#define CDN_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/fresh.h"
+#include "http/hdrs.h"
+
+struct cache;
+struct obj;
+struct fetcher;
+
+struct fetch_opts {
+	uint64_t connect_ms;      /* connect timeout: then 502 */
+	uint64_t first_byte_ms;   /* until the response head: then 504 */
+	uint64_t idle_ms;         /* a body stalled this long is aborted */
+	unsigned max_conns;       /* upstream connection pool */
+	uint64_t max_keep;        /* largest body kept in the cache */
+	struct cache *cache;      /* where cacheable fetches live */
+	const struct fresh_cfg *fcfg;
+};
+
+/* What to send. fetch_submit takes ownership of url, hdrs' contents and body. */
+struct fetch_spec {
+	const char *method;       /* copied */
+	char *url;
+	struct hdrs hdrs;         /* request fields to send (hop-by-hop removed) */
+	uint8_t *body;            /* NULL for none */
+	size_t body_len;
+	bool has_body;            /* send a body (even an empty one) */
+	bool for_cache;           /* the object is in the cache index */
+	unsigned long long reqid;
+};
+
+struct fetcher *fetch_new(const struct fetch_opts *opts);
+/* Start the loop thread. Returns 0 or CDN_ERR. */
+int fetch_start(struct fetcher *f);
+/* Stop the thread; every unfinished fetch fails with 502. */
+void fetch_stop(struct fetcher *f);
+void fetch_free(struct fetcher **fp);
+
+/* Queue a fetch that fills o (the fetch takes its own reference). */
+void fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec);
+
+/* Number of fetches in flight (for stats). */
+unsigned fetch_active(struct fetcher *f);
+
+#endif

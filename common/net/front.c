@@ -1,0 +1,833 @@
+/*
+ * front.c: the client side of a node on libmicrohttpd.
+ *
+ * Threading: MHD runs an epoll loop per pool thread; a request never blocks
+ * one. A miss submits a fetch to the curl loop (net/fetch) and suspends the
+ * connection; the object's wake callback resumes it when the head or more
+ * body arrives. Suspend and resume of one request both happen under the
+ * object's mutex, so a resume can never overtake its suspend.
+ *
+ * Ownership: struct req is created by the URI-log callback, owned by MHD's
+ * per-request slot, and freed in the request-completed callback, which also
+ * detaches it from its object and drops its reference. A hit response holds
+ * its own reference on the object, dropped by MHD's free callback, so the
+ * body buffer lives exactly as long as libmicrohttpd sends it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/stats.h"
+#include "http/cc.h"
+#include "http/fresh.h"
+#include "http/hdrs.h"
+#include "http/key.h"
+#include "net/fetch.h"
+#include "net/front.h"
+#include "net/upstream.h"
+#include "store/cache.h"
+#include "store/obj.h"
+#include "util/cfg.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/vas.h"
+
+#define REQ_MAGIC 0x7e9c3a11u
+
+struct front {
+	struct front_deps d;
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	char *name;
+	char via[300];
+	atomic_ullong next_id;
+};
+
+/* R_NEW: head just parsed. libmicrohttpd closes the connection after any
+ * answer queued in that first call, so even a hit waits for the second call
+ * (R_READY), which comes at once for a request without a body. */
+enum req_phase { R_NEW, R_READY, R_BODY, R_WAIT, R_DONE };
+
+/* Why a request goes upstream without the cache (Cache-Status fwd=). */
+enum pass_why { PASS_NONE, PASS_METHOD, PASS_REQUEST, PASS_UNCACHEABLE };
+
+struct req {
+	unsigned magic;
+	unsigned long long id;
+	struct front *fr;
+	struct MHD_Connection *conn;
+	char *target;
+	char *method;
+	char client[INET6_ADDRSTRLEN];
+	enum req_phase phase;
+
+	const char *key;          /* points into target */
+	size_t keylen;
+	uint64_t hash;
+	struct hdrs in;           /* the client's request fields */
+
+	struct obj *obj;          /* the object this request reads */
+	struct obj_reader rd;
+	bool suspended;           /* (obj->mtx) */
+	bool head;
+	bool owner;               /* this request started the fetch it reads */
+	enum pass_why pass;
+	const char *xcache;       /* HIT MISS STALE PASS ... */
+	const char *fwd;          /* Cache-Status fwd value or NULL */
+	unsigned retries;
+
+	uint8_t *body;
+	size_t body_len, body_cap;
+	bool body_too_big;
+
+	int status;
+	uint64_t sent;
+	struct timespec t0, tup0, tup1;
+	bool upstream_asked;
+};
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls);
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn);
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe);
+static enum MHD_Result start_cache_lookup(struct req *r);
+static enum MHD_Result start_fetch(struct req *r, struct obj *o, bool for_cache);
+static enum MHD_Result wait_or_respond(struct req *r);
+
+static double
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* ---------------------------------------------------------------- small responses */
+
+static void
+add_common(struct req *r, struct MHD_Response *resp, const char *xcache, const char *cstatus)
+{
+	MHD_add_response_header(resp, "Via", r->fr->via);
+	MHD_add_response_header(resp, "X-Cache", xcache);
+	if (cstatus != NULL)
+		MHD_add_response_header(resp, "Cache-Status", cstatus);
+}
+
+static enum MHD_Result
+respond_text(struct req *r, unsigned status, const char *text, const char *extra_name,
+    const char *extra_value)
+{
+	struct MHD_Response *resp;
+	char cs[400];
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Age", "0");
+	snprintf(cs, sizeof cs, "%s; fwd=%s; detail=\"%u\"", r->fr->name,
+	    r->fwd != NULL ? r->fwd : "miss", status);
+	add_common(r, resp, r->xcache != NULL ? r->xcache : "MISS", status >= 500 ? cs : NULL);
+	if (extra_name != NULL)
+		MHD_add_response_header(resp, extra_name, extra_value);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->status = (int)status;
+	r->sent = strlen(text);
+	r->phase = R_DONE;
+	return ret;
+}
+
+static enum MHD_Result
+respond_error(struct req *r, unsigned status)
+{
+	const char *text;
+
+	switch (status) {
+	case 400: text = "400 Bad Request\n"; break;
+	case 404: text = "404 Not Found\n"; break;
+	case 413: text = "413 Content Too Large: the request body is over the limit\n"; break;
+	case 414: text = "414 URI Too Long\n"; break;
+	case 431: text = "431 Request Header Fields Too Large\n"; break;
+	case 502: text = "502 Bad Gateway: the upstream could not be reached or failed\n"; break;
+	case 503: text = "503 Service Unavailable\n"; break;
+	case 504: text = "504 Gateway Timeout: the upstream did not answer in time\n"; break;
+	default: text = "error\n"; break;
+	}
+	if (status < 500)
+		STATS_INC(client_errors);
+	return respond_text(r, status, text, NULL, NULL);
+}
+
+static enum MHD_Result
+respond_health(struct req *r)
+{
+	const struct front *fr = r->fr;
+	char body[1024];
+	struct cache_stats cs;
+
+	cache_get_stats(fr->d.cache, &cs);
+	snprintf(body, sizeof body,
+	    "{\"status\":\"ok\",\"role\":\"%s\",\"name\":\"%s\",\"data\":\"%s\","
+	    "\"admin\":\"%s\",\"port\":%u,\"upstreams\":%u,\"mem_objects\":%llu,"
+	    "\"mem_bytes\":%llu,\"version\":\"%s\"}\n",
+	    fr->d.cfg->role, fr->name, fr->d.cfg->listen,
+	    fr->d.admin_addr != NULL ? fr->d.admin_addr : "", fr->port,
+	    ups_count(fr->d.ups), (unsigned long long)cs.objects,
+	    (unsigned long long)cs.bytes, PACKAGE_VERSION);
+	r->xcache = "PASS";
+	return respond_text(r, 200, body, "Content-Type", "application/json");
+}
+
+/* ---------------------------------------------------------------- request fields */
+
+static enum MHD_Result
+collect_hdr(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen,
+    const char *value, size_t vlen)
+{
+	struct hdrs *h = cls;
+
+	hdrs_addn(h, key, klen, value != NULL ? value : "", value != NULL ? vlen : 0);
+	return MHD_YES;
+}
+
+static bool
+is_conditional_or_range(const char *name)
+{
+	static const char *const names[] = { "If-None-Match", "If-Modified-Since", "If-Match",
+		"If-Unmodified-Since", "If-Range", "Range" };
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The fields sent upstream: the client's, less hop-by-hop and what curl
+ * sets itself, plus the forwarding trail. A fetch for the cache also drops
+ * conditionals and Range: it wants the whole, storable answer. */
+static void
+upstream_hdrs(struct req *r, bool for_cache, struct hdrs *out)
+{
+	struct hdrs tmp;
+	const char *xff, *host, *via;
+	char *v;
+
+	hdrs_init(&tmp);
+	hdrs_copy(&tmp, &r->in);
+	hdrs_strip_hop_by_hop(&tmp);
+	hdrs_init(out);
+	for (unsigned i = 0; i < tmp.n; i++) {
+		const char *n = tmp.v[i].name;
+
+		if (strcasecmp(n, "Host") == 0 || strcasecmp(n, "Content-Length") == 0 ||
+		    strcasecmp(n, "Expect") == 0 || strcasecmp(n, "X-Forwarded-For") == 0 ||
+		    strcasecmp(n, "Via") == 0)
+			continue;
+		if (for_cache && is_conditional_or_range(n))
+			continue;
+		hdrs_add(out, n, tmp.v[i].value);
+	}
+	hdrs_fini(&tmp);
+	xff = hdrs_get(&r->in, "X-Forwarded-For");
+	v = xff != NULL ? xasprintf("%s, %s", xff, r->client) : xstrdup(r->client);
+	hdrs_add(out, "X-Forwarded-For", v);
+	free(v);
+	host = hdrs_get(&r->in, "Host");
+	if (host != NULL && hdrs_get(&r->in, "X-Forwarded-Host") == NULL)
+		hdrs_add(out, "X-Forwarded-Host", host);
+	via = hdrs_get(&r->in, "Via");
+	v = via != NULL ? xasprintf("%s, %s", via, r->fr->via) : xstrdup(r->fr->via);
+	hdrs_add(out, "Via", v);
+	free(v);
+}
+
+/* ---------------------------------------------------------------- object responses */
+
+static void
+add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, time_t now)
+{
+	const char *upstream_cs = NULL, *upstream_via = NULL;
+	char buf[1024], *v;
+	int64_t age = fresh_current_age(o->initial_age, o->response_time, now);
+
+	for (unsigned i = 0; i < o->hdrs.n; i++) {
+		const char *n = o->hdrs.v[i].name, *val = o->hdrs.v[i].value;
+
+		if (strcasecmp(n, "Content-Length") == 0 || strcasecmp(n, "Age") == 0 ||
+		    strcasecmp(n, "X-Cache") == 0 || strcasecmp(n, "Repr-Digest") == 0)
+			continue;
+		if (strcasecmp(n, "Cache-Status") == 0) {
+			upstream_cs = val;
+			continue;
+		}
+		if (strcasecmp(n, "Via") == 0) {
+			upstream_via = val;
+			continue;
+		}
+		MHD_add_response_header(resp, n, val);
+	}
+	snprintf(buf, sizeof buf, "%lld", (long long)(age < 0 ? 0 : age));
+	MHD_add_response_header(resp, "Age", buf);
+	v = upstream_via != NULL ? xasprintf("%s, %s", upstream_via, r->fr->via) : xstrdup(r->fr->via);
+	MHD_add_response_header(resp, "Via", v);
+	free(v);
+	MHD_add_response_header(resp, "X-Cache", r->xcache);
+	if (r->fwd == NULL)
+		snprintf(buf, sizeof buf, "%s; hit; ttl=%lld", r->fr->name,
+		    (long long)(o->lifetime - age));
+	else if (o->flags & OBJF_CACHEABLE)
+		snprintf(buf, sizeof buf, "%s; fwd=%s; stored; ttl=%lld", r->fr->name, r->fwd,
+		    (long long)(o->lifetime - age));
+	else
+		snprintf(buf, sizeof buf, "%s; fwd=%s", r->fr->name, r->fwd);
+	v = upstream_cs != NULL ? xasprintf("%s, %s", upstream_cs, buf) : xstrdup(buf);
+	MHD_add_response_header(resp, "Cache-Status", v);
+	free(v);
+	if (o->state == OBJ_COMPLETE)
+		MHD_add_response_header(resp, "Repr-Digest", o->repr_digest);
+}
+
+static void
+free_obj_ref(void *cls)
+{
+	struct obj *o = cls;
+
+	obj_unref(&o);
+}
+
+static ssize_t
+read_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct req *r = cls;
+	struct obj *o = r->obj;
+	enum obj_read rr;
+	size_t got = 0;
+
+	CHECK_OBJ_NOTNULL(r, REQ_MAGIC);
+	obj_lock(o);
+	rr = obj_read_locked(o, &r->rd, buf, max, &got);
+	if (rr == OBJ_READ_WAIT) {
+		r->suspended = true;
+		MHD_suspend_connection(r->conn);
+	}
+	obj_unlock(o);
+	switch (rr) {
+	case OBJ_READ_DATA:
+		r->sent += got;
+		return (ssize_t)got;
+	case OBJ_READ_WAIT:
+		return 0;
+	case OBJ_READ_EOF:
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	case OBJ_READ_ERROR:
+	default:
+		r->status = 0; /* truncated: the connection is closed */
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+}
+
+/* Answer from o, which is past BUSY. COMPLETE objects go out straight from
+ * their buffer; others stream as the fetch fills them. */
+static enum MHD_Result
+respond_obj(struct req *r, struct obj *o)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	time_t now = time(NULL);
+
+	if (o->state == OBJ_COMPLETE) {
+		obj_ref(o);
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		    (size_t)(o->len - o->base), o->data, free_obj_ref, o);
+		if (resp == NULL) {
+			struct obj *tmp = o;
+
+			obj_unref(&tmp);
+			return MHD_NO;
+		}
+		r->sent = r->head ? 0 : o->len;
+	} else {
+		uint64_t size = o->expected_len >= 0 ? (uint64_t)o->expected_len : MHD_SIZE_UNKNOWN;
+
+		resp = MHD_create_response_from_callback(size, 64 * 1024, read_body, r, NULL);
+		if (resp == NULL)
+			return MHD_NO;
+	}
+	add_obj_headers(r, resp, o, now);
+	r->status = o->status;
+	ret = MHD_queue_response(r->conn, (unsigned)o->status, resp);
+	MHD_destroy_response(resp);
+	r->phase = R_DONE;
+	return ret;
+}
+
+/* ---------------------------------------------------------------- waiting */
+
+/* Called by the fetch side with o->mtx held. */
+static void
+wake_req(struct obj_reader *rd)
+{
+	struct req *r = rd->arg;
+
+	if (r->suspended) {
+		r->suspended = false;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+/* r is attached to r->obj. Respond if the head is there, else sleep. */
+static enum MHD_Result
+wait_or_respond(struct req *r)
+{
+	struct obj *o = r->obj;
+	enum obj_state st;
+	bool shareable;
+
+	obj_lock(o);
+	st = o->state;
+	if (st == OBJ_BUSY) {
+		r->rd.waiting = true;
+		r->suspended = true;
+		MHD_suspend_connection(r->conn);
+		obj_unlock(o);
+		r->phase = R_WAIT;
+		return MHD_YES;
+	}
+	shareable = (o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) && o->base == 0;
+	obj_unlock(o);
+	clock_gettime(CLOCK_MONOTONIC, &r->tup1);
+
+	if (st == OBJ_FAILED) {
+		r->xcache = "MISS";
+		return respond_error(r, (unsigned)(o->error_status ? o->error_status : 502));
+	}
+	if (!shareable && !r->owner) {
+		/* This request waited on another's fetch whose answer cannot be
+		 * shared (private, no-store, too big): it goes upstream itself. */
+		obj_detach(o, &r->rd);
+		obj_unref(&r->obj);
+		r->pass = PASS_UNCACHEABLE;
+		return start_fetch(r, NULL, false);
+	}
+	return respond_obj(r, o);
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+static void
+attach(struct req *r, struct obj *o)
+{
+	r->obj = o;
+	r->rd.wake = wake_req;
+	r->rd.arg = r;
+	obj_attach(o, &r->rd);
+}
+
+/* Go upstream for r. With o (a BUSY object already indexed) the fetch fills
+ * the cache; without, a private object is made (pass). */
+static enum MHD_Result
+start_fetch(struct req *r, struct obj *o, bool for_cache)
+{
+	struct fetch_spec spec;
+
+	if (o == NULL)
+		o = obj_new(r->key != NULL ? r->key : r->target,
+		    r->key != NULL ? r->keylen : strlen(r->target), r->hash);
+	attach(r, o);
+	memset(&spec, 0, sizeof spec);
+	spec.method = for_cache ? "GET" : r->method;
+	spec.url = ups_url(r->fr->d.ups, r->hash, r->key != NULL ? r->key : r->target);
+	upstream_hdrs(r, for_cache, &spec.hdrs);
+	spec.for_cache = for_cache;
+	spec.reqid = r->id;
+	if (r->body != NULL || (!for_cache && (hdrs_get(&r->in, "Content-Length") != NULL ||
+	    hdrs_get(&r->in, "Transfer-Encoding") != NULL))) {
+		spec.body = r->body;
+		spec.body_len = r->body_len;
+		spec.has_body = true;
+		r->body = NULL;
+	}
+	r->upstream_asked = true;
+	r->owner = true;
+	clock_gettime(CLOCK_MONOTONIC, &r->tup0);
+	if (for_cache) {
+		STATS_INC(misses);
+		r->xcache = "MISS";
+		r->fwd = r->fwd != NULL ? r->fwd : "miss";
+	} else {
+		STATS_INC(passes);
+		r->xcache = "PASS";
+		r->fwd = r->pass == PASS_METHOD ? "method" :
+		    r->pass == PASS_REQUEST ? "request" : "miss";
+	}
+	fetch_submit(r->fr->d.fetcher, o, &spec);
+	return wait_or_respond(r);
+}
+
+static bool
+request_bypasses_cache(struct req *r)
+{
+	struct cc reqcc;
+
+	if (hdrs_get(&r->in, "Authorization") != NULL)
+		return true;
+	cc_parse_hdrs(&reqcc, &r->in, "Cache-Control");
+	return (reqcc.flags & CC_NO_STORE) != 0;
+}
+
+static enum MHD_Result
+start_cache_lookup(struct req *r)
+{
+	struct obj *o, *busy;
+	struct cc reqcc;
+	bool pragma;
+	time_t now;
+
+	if (request_bypasses_cache(r)) {
+		r->pass = PASS_REQUEST;
+		return start_fetch(r, NULL, false);
+	}
+	cc_parse_hdrs(&reqcc, &r->in, "Cache-Control");
+	pragma = !cc_present(&r->in, "Cache-Control") &&
+	    hdrs_list_has(&r->in, "Pragma", "no-cache");
+
+	for (;;) {
+		o = cache_lookup(r->fr->d.cache, r->key, r->keylen, r->hash);
+		if (o == NULL) {
+			busy = obj_new(r->key, r->keylen, r->hash);
+			o = cache_insert(r->fr->d.cache, busy);
+			if (o == busy) {
+				obj_unref(&busy);    /* o holds the caller's reference */
+				return start_fetch(r, o, true);
+			}
+			obj_unref(&busy);
+		}
+		obj_lock(o);
+		if (o->state == OBJ_BUSY || o->state == OBJ_STREAMING) {
+			bool busy_state = o->state == OBJ_BUSY;
+			bool shareable = busy_state ||
+			    ((o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) && o->base == 0);
+
+			obj_unlock(o);
+			if (!shareable) {
+				obj_unref(&o);
+				r->pass = PASS_UNCACHEABLE;
+				return start_fetch(r, NULL, false);
+			}
+			/* Another request is fetching this key: wait on its fetch. */
+			STATS_INC(coalesced);
+			r->xcache = "MISS";
+			r->fwd = "miss";
+			attach(r, o);
+			clock_gettime(CLOCK_MONOTONIC, &r->tup0);
+			return wait_or_respond(r);
+		}
+		obj_unlock(o);
+		if (o->state == OBJ_FAILED) {
+			/* A failed fill still indexed for a moment: try again. */
+			cache_remove(r->fr->d.cache, o);
+			obj_unref(&o);
+			if (++r->retries > 3)
+				return respond_error(r, 502);
+			continue;
+		}
+		now = time(NULL);
+		switch (fresh_check(&reqcc, pragma, &o->rcc, o->lifetime,
+		    fresh_current_age(o->initial_age, o->response_time, now))) {
+		case FRESH_HIT:
+			STATS_INC(hits);
+			cache_touch(r->fr->d.cache, o, now);
+			r->xcache = "HIT";
+			r->fwd = NULL;
+			r->obj = o;
+			return respond_obj(r, o);
+		case FRESH_STALE_OK:
+			STATS_INC(stale);
+			r->xcache = "STALE";
+			r->fwd = NULL;
+			r->obj = o;
+			return respond_obj(r, o);
+		case FRESH_REVALIDATE:
+			break;
+		}
+		/* Stale: fetch anew in its place. */
+		busy = obj_new(r->key, r->keylen, r->hash);
+		if (cache_replace(r->fr->d.cache, o, busy)) {
+			obj_unref(&o);
+			r->fwd = "stale";
+			return start_fetch(r, busy, true);
+		}
+		obj_unref(&busy);
+		obj_unref(&o);
+		if (++r->retries > 3)
+			return respond_error(r, 503);
+	}
+}
+
+/* ---------------------------------------------------------------- MHD callbacks */
+
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct front *fr = cls;
+	struct req *r = xcalloc(1, sizeof *r);
+	const union MHD_ConnectionInfo *ci;
+
+	r->magic = REQ_MAGIC;
+	r->fr = fr;
+	r->conn = conn;
+	r->id = atomic_fetch_add(&fr->next_id, 1) + 1;
+	r->target = xstrdup(uri);
+	hdrs_init(&r->in);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	snprintf(r->client, sizeof r->client, "-");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			    r->client, sizeof r->client);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			    r->client, sizeof r->client);
+	}
+	STATS_INC(requests);
+	return r;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	struct log_access la;
+	struct timespec t1;
+
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	CHECK_OBJ_NOTNULL(r, REQ_MAGIC);
+	if (r->obj != NULL) {
+		obj_detach(r->obj, &r->rd);
+		obj_unref(&r->obj);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->status == 0)
+		r->status = 499;
+	STATS_ADD(bytes_sent, r->sent);
+	memset(&la, 0, sizeof la);
+	la.reqid = r->id;
+	la.client = r->client;
+	la.method = r->method != NULL ? r->method : "-";
+	la.target = r->target;
+	la.status = r->status;
+	la.bytes = r->sent;
+	la.cache = r->xcache != NULL ? r->xcache : "-";
+	la.upstream_ms = r->upstream_asked ? ms_between(&r->tup0, &r->tup1) : -1;
+	la.total_ms = ms_between(&r->t0, &t1);
+	log_access(&la);
+	hdrs_fini(&r->in);
+	free(r->body);
+	free(r->target);
+	free(r->method);
+	r->magic = 0;
+	free(r);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct front *fr = cls;
+	struct req *r = *con_cls;
+	const char *cl;
+
+	CHECK_OBJ_NOTNULL(r, REQ_MAGIC);
+	switch (r->phase) {
+	case R_NEW:
+		r->method = xstrdup(method);
+		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_hdr, &r->in);
+		if (strlen(r->target) > fr->d.cfg->max_url_length)
+			return respond_error(r, 414);
+		r->key = key_from_target(r->target, &r->keylen);
+		if (r->key == NULL)
+			return respond_error(r, 400);
+		r->hash = key_hash(r->key, r->keylen);
+		if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+			r->head = r->method[0] == 'H';
+			if (*upload_data_size != 0 || hdrs_get(&r->in, "Content-Length") != NULL ||
+			    hdrs_get(&r->in, "Transfer-Encoding") != NULL) {
+				/* A GET with a body: read it (bounded) and pass it on. */
+				r->pass = PASS_REQUEST;
+				r->phase = R_BODY;
+				return MHD_YES;
+			}
+			r->phase = R_READY;
+			return MHD_YES;
+		}
+		r->pass = PASS_METHOD;
+		cl = hdrs_get(&r->in, "Content-Length");
+		if (cl != NULL && strtoull(cl, NULL, 10) > fr->d.cfg->max_body_size)
+			return respond_error(r, 413);
+		r->phase = R_BODY;
+		return MHD_YES;
+	case R_READY:
+		if (strcmp(url, fr->d.cfg->health_path) == 0)
+			return respond_health(r);
+		return start_cache_lookup(r);
+	case R_BODY:
+		if (*upload_data_size != 0) {
+			size_t n = *upload_data_size;
+
+			*upload_data_size = 0;
+			if (r->body_too_big || r->body_len + n > fr->d.cfg->max_body_size) {
+				r->body_too_big = true;
+				return MHD_YES;
+			}
+			if (r->body_len + n > r->body_cap) {
+				size_t cap = r->body_cap ? r->body_cap * 2 : 16384;
+
+				while (cap < r->body_len + n)
+					cap *= 2;
+				if (cap > fr->d.cfg->max_body_size)
+					cap = fr->d.cfg->max_body_size;
+				r->body = xrealloc(r->body, cap);
+				r->body_cap = cap;
+			}
+			memcpy(r->body + r->body_len, upload_data, n);
+			r->body_len += n;
+			return MHD_YES;
+		}
+		if (r->body_too_big)
+			return respond_error(r, 413);
+		return start_fetch(r, NULL, false);
+	case R_WAIT:
+		return wait_or_respond(r);
+	case R_DONE:
+		/* Body bytes after the answer was queued (e.g. a 413): drop them. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return MHD_NO;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_msg(LVL_DEBUG, "http: %s", buf);
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct front *
+front_start(const struct front_deps *deps)
+{
+	struct front *fr = xcalloc(1, sizeof *fr);
+	const struct cfg *cfg = deps->cfg;
+	struct sockaddr_storage ss;
+	char host[256];
+	unsigned port, threads = cfg->threads;
+	const union MHD_DaemonInfo *di;
+	socklen_t sl;
+
+	fr->d = *deps;
+	fr->name = xstrdup(cfg->name);
+	snprintf(fr->via, sizeof fr->via, "1.1 %s", cfg->name);
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (cfg_parse_hostport(cfg->listen, host, sizeof host, &port) != CDN_OK)
+		goto Error;
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in6);
+	} else if (strcmp(host, "localhost") == 0) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in);
+	} else {
+		log_msg(LVL_ERROR, "listen address %s: give a numeric IPv4 or IPv6 address", cfg->listen);
+		goto Error;
+	}
+	(void)sl;
+	fr->mhd = MHD_start_daemon(
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+	    (uint16_t)port, NULL, NULL, on_request, fr,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->max_header_size + 16384),
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, fr,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, fr,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, fr,
+	    MHD_OPTION_END);
+	if (fr->mhd == NULL) {
+		log_msg(LVL_ERROR, "cannot listen on %s (address in use or not available)", cfg->listen);
+		goto Error;
+	}
+	di = MHD_get_daemon_info(fr->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	fr->port = di != NULL ? di->port : port;
+	return fr;
+Error:
+	free(fr->name);
+	free(fr);
+	return NULL;
+}
+
+unsigned
+front_port(const struct front *fr)
+{
+	return fr->port;
+}
+
+void
+front_quiesce(struct front *fr)
+{
+	MHD_socket s = MHD_quiesce_daemon(fr->mhd);
+
+	if (s != MHD_INVALID_SOCKET)
+		close(s);
+}
+
+void
+front_stop(struct front **frp)
+{
+	struct front *fr = *frp;
+
+	*frp = NULL;
+	if (fr == NULL)
+		return;
+	MHD_stop_daemon(fr->mhd);
+	free(fr->name);
+	free(fr);
+}

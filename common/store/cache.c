@@ -1,0 +1,307 @@
+/*
+ * cache.c: the memory tier. A fixed-size hash table of chained objects with
+ * striped bucket locks, plus one LRU list bounded in bytes.
+ *
+ * Main design choice: hits take one bucket lock for the lookup and, at most
+ * once a second per object, a trylock on the LRU; they never wait on the LRU
+ * lock. Eviction runs in the thread that commits a new object, unlinks
+ * victims from the LRU under its lock, then removes each from the index
+ * under its bucket lock, and drops the index's reference with no lock held,
+ * so the last free never happens under a cache lock.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/cache.h"
+#include "store/obj.h"
+#include "util/mem.h"
+#include "util/vas.h"
+
+#define CACHE_NBUCKETS (1u << 16)
+#define CACHE_NLOCKS   256u
+#define CACHE_OBJ_OVERHEAD 256u   /* bytes charged per object beyond body + headers */
+
+struct cache {
+	struct obj **buckets;                    /* (bucket lock) */
+	pthread_mutex_t locks[CACHE_NLOCKS];
+	atomic_uint_fast64_t nobjects;
+
+	pthread_mutex_t lru_mtx;
+	struct obj *lru_head, *lru_tail;         /* (lru_mtx) head is hottest */
+	uint64_t bytes;                          /* (lru_mtx) */
+	uint64_t limit;                          /* const */
+	atomic_uint_fast64_t evictions;
+};
+
+static pthread_mutex_t *bucket_lock(struct cache *c, uint64_t hash);
+static struct obj **find_locked(struct cache *c, const char *key, size_t keylen, uint64_t hash);
+static void lru_unlink_locked(struct cache *c, struct obj *o);
+static void lru_push_head_locked(struct cache *c, struct obj *o);
+static bool index_remove(struct cache *c, struct obj *o);
+
+struct cache *
+cache_new(uint64_t byte_limit)
+{
+	struct cache *c = xcalloc(1, sizeof *c);
+
+	c->buckets = xcalloc(CACHE_NBUCKETS, sizeof *c->buckets);
+	for (unsigned i = 0; i < CACHE_NLOCKS; i++)
+		PTOK(pthread_mutex_init(&c->locks[i], NULL));
+	PTOK(pthread_mutex_init(&c->lru_mtx, NULL));
+	c->limit = byte_limit;
+	return c;
+}
+
+void
+cache_free(struct cache **cp)
+{
+	struct cache *c = *cp;
+
+	*cp = NULL;
+	if (c == NULL)
+		return;
+	for (unsigned b = 0; b < CACHE_NBUCKETS; b++) {
+		struct obj *o = c->buckets[b], *next;
+
+		while (o != NULL) {
+			next = o->_hnext;
+			o->_hnext = NULL;
+			o->_in_index = false;
+			o->_in_lru = false;
+			obj_unref(&o);
+			o = next;
+		}
+	}
+	for (unsigned i = 0; i < CACHE_NLOCKS; i++)
+		PTOK(pthread_mutex_destroy(&c->locks[i]));
+	PTOK(pthread_mutex_destroy(&c->lru_mtx));
+	free(c->buckets);
+	free(c);
+}
+
+static pthread_mutex_t *
+bucket_lock(struct cache *c, uint64_t hash)
+{
+	return &c->locks[(hash >> 16) % CACHE_NLOCKS];
+}
+
+static struct obj **
+find_locked(struct cache *c, const char *key, size_t keylen, uint64_t hash)
+{
+	struct obj **pp = &c->buckets[hash % CACHE_NBUCKETS];
+
+	for (; *pp != NULL; pp = &(*pp)->_hnext) {
+		struct obj *o = *pp;
+
+		if (o->hash == hash && o->keylen == keylen && memcmp(o->key, key, keylen) == 0)
+			return pp;
+	}
+	return pp;
+}
+
+struct obj *
+cache_lookup(struct cache *c, const char *key, size_t keylen, uint64_t hash)
+{
+	pthread_mutex_t *m = bucket_lock(c, hash);
+	struct obj *o;
+
+	PTOK(pthread_mutex_lock(m));
+	o = *find_locked(c, key, keylen, hash);
+	if (o != NULL)
+		obj_ref(o);
+	PTOK(pthread_mutex_unlock(m));
+	return o;
+}
+
+struct obj *
+cache_insert(struct cache *c, struct obj *busy)
+{
+	pthread_mutex_t *m = bucket_lock(c, busy->hash);
+	struct obj **pp, *o;
+
+	CHECK_OBJ_NOTNULL(busy, OBJ_MAGIC);
+	PTOK(pthread_mutex_lock(m));
+	pp = find_locked(c, busy->key, busy->keylen, busy->hash);
+	o = *pp;
+	if (o == NULL) {
+		o = busy;
+		AZ(o->_in_index);
+		o->_hnext = NULL;
+		o->_in_index = true;
+		*pp = o;
+		obj_ref(o);             /* the index's reference */
+		atomic_fetch_add(&c->nobjects, 1);
+	}
+	obj_ref(o);                     /* the caller's */
+	PTOK(pthread_mutex_unlock(m));
+	return o;
+}
+
+bool
+cache_replace(struct cache *c, struct obj *old, struct obj *busy)
+{
+	pthread_mutex_t *m = bucket_lock(c, old->hash);
+	struct obj **pp;
+	bool done = false;
+
+	AZ(busy->hash != old->hash);
+	PTOK(pthread_mutex_lock(m));
+	pp = find_locked(c, old->key, old->keylen, old->hash);
+	if (*pp == old) {
+		busy->_hnext = old->_hnext;
+		busy->_in_index = true;
+		obj_ref(busy);
+		*pp = busy;
+		old->_hnext = NULL;
+		old->_in_index = false;
+		PTOK(pthread_mutex_lock(&c->lru_mtx));
+		if (old->_in_lru)
+			lru_unlink_locked(c, old);
+		PTOK(pthread_mutex_unlock(&c->lru_mtx));
+		done = true;
+	}
+	PTOK(pthread_mutex_unlock(m));
+	if (done)
+		obj_unref(&old);        /* the index's reference, outside the lock */
+	return done;
+}
+
+/* Remove o from its chain; returns true if it was there (the caller then
+ * owns the index's reference). */
+static bool
+index_remove(struct cache *c, struct obj *o)
+{
+	pthread_mutex_t *m = bucket_lock(c, o->hash);
+	struct obj **pp;
+	bool found = false;
+
+	PTOK(pthread_mutex_lock(m));
+	pp = find_locked(c, o->key, o->keylen, o->hash);
+	if (*pp == o) {
+		*pp = o->_hnext;
+		o->_hnext = NULL;
+		o->_in_index = false;
+		found = true;
+		atomic_fetch_sub(&c->nobjects, 1);
+		PTOK(pthread_mutex_lock(&c->lru_mtx));
+		if (o->_in_lru)
+			lru_unlink_locked(c, o);
+		PTOK(pthread_mutex_unlock(&c->lru_mtx));
+	}
+	PTOK(pthread_mutex_unlock(m));
+	return found;
+}
+
+void
+cache_remove(struct cache *c, struct obj *o)
+{
+	struct obj *ref = o;
+
+	if (index_remove(c, o))
+		obj_unref(&ref);
+}
+
+static void
+lru_unlink_locked(struct cache *c, struct obj *o)
+{
+	AN(o->_in_lru);
+	if (o->_lru_prev != NULL)
+		o->_lru_prev->_lru_next = o->_lru_next;
+	else
+		c->lru_head = o->_lru_next;
+	if (o->_lru_next != NULL)
+		o->_lru_next->_lru_prev = o->_lru_prev;
+	else
+		c->lru_tail = o->_lru_prev;
+	o->_lru_prev = o->_lru_next = NULL;
+	o->_in_lru = false;
+	c->bytes -= o->_acct;
+}
+
+static void
+lru_push_head_locked(struct cache *c, struct obj *o)
+{
+	o->_lru_prev = NULL;
+	o->_lru_next = c->lru_head;
+	if (c->lru_head != NULL)
+		c->lru_head->_lru_prev = o;
+	c->lru_head = o;
+	if (c->lru_tail == NULL)
+		c->lru_tail = o;
+	o->_in_lru = true;
+	c->bytes += o->_acct;
+}
+
+void
+cache_commit(struct cache *c, struct obj *o, time_t now)
+{
+	pthread_mutex_t *m = bucket_lock(c, o->hash);
+	struct obj *victims[64];
+	unsigned nv;
+
+	/* Bucket lock first: o must still be indexed when it joins the LRU, or
+	 * a concurrent remove would leave it accounted forever. */
+	PTOK(pthread_mutex_lock(m));
+	if (o->_in_index && !o->_in_lru) {
+		o->_acct = o->len + hdrs_size(&o->hdrs) + o->keylen + CACHE_OBJ_OVERHEAD;
+		o->_touched = now;
+		PTOK(pthread_mutex_lock(&c->lru_mtx));
+		lru_push_head_locked(c, o);
+		PTOK(pthread_mutex_unlock(&c->lru_mtx));
+	}
+	PTOK(pthread_mutex_unlock(m));
+
+	do {
+		nv = 0;
+		PTOK(pthread_mutex_lock(&c->lru_mtx));
+		while (c->bytes > c->limit && c->lru_tail != NULL && nv < ARRAY_LEN(victims)) {
+			struct obj *v = c->lru_tail;
+
+			lru_unlink_locked(c, v);
+			obj_ref(v);     /* keep it alive until it leaves the index */
+			victims[nv++] = v;
+		}
+		PTOK(pthread_mutex_unlock(&c->lru_mtx));
+		for (unsigned i = 0; i < nv; i++) {
+			struct obj *v = victims[i];
+
+			if (index_remove(c, v)) {
+				struct obj *iref = v;
+
+				obj_unref(&iref);
+				atomic_fetch_add(&c->evictions, 1);
+			}
+			obj_unref(&v);
+		}
+	} while (nv == ARRAY_LEN(victims));
+}
+
+void
+cache_touch(struct cache *c, struct obj *o, time_t now)
+{
+	if (o->_touched == now)
+		return;
+	if (pthread_mutex_trylock(&c->lru_mtx) != 0)
+		return;
+	if (o->_in_lru && c->lru_head != o) {
+		lru_unlink_locked(c, o);
+		lru_push_head_locked(c, o);
+	}
+	o->_touched = now;
+	PTOK(pthread_mutex_unlock(&c->lru_mtx));
+}
+
+void
+cache_get_stats(struct cache *c, struct cache_stats *st)
+{
+	st->objects = atomic_load(&c->nobjects);
+	PTOK(pthread_mutex_lock(&c->lru_mtx));
+	st->bytes = c->bytes;
+	PTOK(pthread_mutex_unlock(&c->lru_mtx));
+	st->limit = c->limit;
+	st->evictions = atomic_load(&c->evictions);
+}

@@ -1,0 +1,63 @@
+/*
+ * cache.h (module cache_): the memory tier: a hash index of objects by key
+ * and an LRU bounded in bytes.
+ *
+ * Locks: the index is split into buckets, each chain guarded by one of
+ * CACHE_NLOCKS striped mutexes (named "cache.bucket"); the LRU list and the
+ * byte count have one mutex ("cache.lru"). Lock order: bucket, then LRU;
+ * eviction takes the LRU lock alone, releases it, then the bucket lock.
+ * No I/O and no logging happens under either.
+ *
+ * The index holds one reference on each object in it. Objects enter the
+ * index BUSY (so concurrent misses find the fill and wait on it: request
+ * coalescing), and enter the LRU and the byte count when cache_commit is
+ * called on completion.
+ */
+#ifndef CDN_CACHE_H
+#define CDN_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct obj;
+struct cache;
+
+struct cache_stats {
+	uint64_t objects;   /* in the index, busy ones included */
+	uint64_t bytes;     /* accounted (committed) bytes */
+	uint64_t limit;
+	uint64_t evictions;
+};
+
+struct cache *cache_new(uint64_t byte_limit);
+/* Drop every object (their references) and free the cache. */
+void cache_free(struct cache **cp);
+
+/* Look key up. Returns the object with a reference for the caller, or NULL. */
+struct obj *cache_lookup(struct cache *c, const char *key, size_t keylen, uint64_t hash);
+
+/* Insert busy (a new object) unless key is already there. Returns the object
+ * now indexed under the key, with a reference for the caller: busy itself
+ * (the index took its own reference) or the one that was there first. */
+struct obj *cache_insert(struct cache *c, struct obj *busy);
+
+/* Put busy in place of old, if old is still the indexed object; returns true
+ * then. Otherwise returns false and leaves everything unchanged. */
+bool cache_replace(struct cache *c, struct obj *old, struct obj *busy);
+
+/* Take o out of the index and the LRU if it is there. */
+void cache_remove(struct cache *c, struct obj *o);
+
+/* Account a completed object in the LRU and evict from the cold end until
+ * the byte limit holds. No effect if o left the index meanwhile. */
+void cache_commit(struct cache *c, struct obj *o, time_t now);
+
+/* Note a hit: moves o to the hot end at most once per second per object,
+ * and only if the LRU lock is free (an approximate LRU, as Varnish's). */
+void cache_touch(struct cache *c, struct obj *o, time_t now);
+
+void cache_get_stats(struct cache *c, struct cache_stats *st);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * cfg.h (module cfg_): a node's configuration from its INI file and flags.
+ *
+ * One table describes every setting once: its INI section and key, its long
+ * flag (and short one, if any), its type and its default. The file is read
+ * first (-c), then the flags, so flags override the file. Repeatable
+ * settings (upstream, peer) given on the command line replace the file's list.
+ *
+ * Errors are refused with the file, line and reason (or the flag and reason);
+ * the caller exits with status 2.
+ */
+#ifndef CDN_CFG_H
+#define CDN_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cfg_strlist {
+	char **v;
+	unsigned n;
+};
+
+struct cfg {
+	const char *role;        /* "edge" or "shield" (not configurable) */
+	const char *progname;    /* "cdn-edge" */
+	char *config_file;
+
+	/* [node] */
+	char *name;
+	char *listen;            /* HOST:PORT */
+	char *admin;             /* HOST:PORT, or "off" */
+	struct cfg_strlist upstream;
+	struct cfg_strlist peer;
+	char *token_file;
+	unsigned threads;        /* 0 = one per core */
+	char *health_path;
+
+	/* [cache] */
+	char *cache_dir;
+	uint64_t mem_size;
+	uint64_t disk_size;
+	uint64_t max_object_size;
+	char *targeted_cc;       /* CDN-Cache-Control field name, "" for none */
+	double heuristic_fraction;
+	uint64_t heuristic_max;  /* seconds */
+
+	/* [limits] */
+	uint64_t max_header_size;
+	uint64_t max_url_length;
+	uint64_t max_body_size;
+	uint64_t max_connections;
+	uint64_t client_timeout;       /* seconds of idle before a client is dropped */
+
+	/* [upstream] */
+	uint64_t upstream_timeout_ms;  /* whole answer until the first byte */
+	uint64_t connect_timeout_ms;
+	uint64_t upstream_idle_ms;     /* no byte for this long while streaming a body */
+	uint64_t upstream_conns;       /* connection pool size */
+
+	/* [log] */
+	char *access_log;        /* path, "-" for stderr, "off" */
+	char *error_log;
+	int log_level;
+};
+
+enum cfg_result { CFG_RUN = 0, CFG_EXIT_OK = 1, CFG_EXIT_USAGE = 2 };
+
+/* Fill cfg with defaults for the given role ("edge" or "shield"). */
+void cfg_init(struct cfg *cfg, const char *role, const char *progname);
+void cfg_fini(struct cfg *cfg);
+
+/* Parse argv (and the -c file it names). On CFG_RUN the configuration is
+ * complete and checked; on CFG_EXIT_OK help or version was printed to out;
+ * on CFG_EXIT_USAGE a reason was printed to err. */
+enum cfg_result cfg_parse_args(struct cfg *cfg, int argc, char **argv, FILE *out, FILE *err);
+
+/* Load one INI file into cfg. Returns 0, or CDN_INVAL after printing
+ * "FILE:LINE: reason" to err. */
+int cfg_load_file(struct cfg *cfg, const char *path, FILE *err);
+
+/* Set one setting by its INI "section.key" or long flag name. Returns 0 or
+ * CDN_INVAL with a reason in why (static string or written into why_buf). */
+int cfg_set(struct cfg *cfg, const char *name, const char *value, char *why, size_t whylen);
+
+/* Parsers shared with other modules. Each returns 0 or CDN_INVAL. */
+int cfg_parse_size(const char *s, uint64_t *out);        /* 64M, 2G, 512K, 1024 */
+int cfg_parse_duration_ms(const char *s, uint64_t *out); /* 500ms, 2s, 1m, 1h; bare = seconds */
+int cfg_parse_hostport(const char *s, char *host, size_t hostlen, unsigned *port);
+
+/* The usage text for --help. */
+void cfg_usage(const struct cfg *cfg, FILE *out);
+
+#endif

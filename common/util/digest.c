@@ -1,0 +1,84 @@
+/*
+ * digest.c: SHA-256 over OpenSSL EVP and base64 with EVP_EncodeBlock, so
+ * no hashing or encoding code of our own.
+ */
+#include "config.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/digest.h"
+#include "util/vas.h"
+
+void
+digest_init(struct digest *d)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	AN(ctx);
+	AN(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL));
+	d->_ctx = ctx;
+}
+
+void
+digest_update(struct digest *d, const void *p, size_t n)
+{
+	AN(d->_ctx);
+	if (n > 0)
+		AN(EVP_DigestUpdate(d->_ctx, p, n));
+}
+
+void
+digest_final(struct digest *d, uint8_t out[DIGEST_LEN])
+{
+	unsigned int len = 0;
+
+	AN(d->_ctx);
+	AN(EVP_DigestFinal_ex(d->_ctx, out, &len));
+	AZ(len != DIGEST_LEN);
+	EVP_MD_CTX_free(d->_ctx);
+	d->_ctx = NULL;
+}
+
+void
+digest_fini(struct digest *d)
+{
+	if (d->_ctx != NULL)
+		EVP_MD_CTX_free(d->_ctx);
+	d->_ctx = NULL;
+}
+
+void
+digest_sha256(const void *p, size_t n, uint8_t out[DIGEST_LEN])
+{
+	struct digest d;
+
+	digest_init(&d);
+	digest_update(&d, p, n);
+	digest_final(&d, out);
+}
+
+void
+digest_field(const uint8_t sha[DIGEST_LEN], char out[DIGEST_FIELD_LEN])
+{
+	int n;
+
+	memcpy(out, "sha-256=:", 9);
+	n = EVP_EncodeBlock((unsigned char *)out + 9, sha, DIGEST_LEN);
+	AZ(n != 44);
+	out[9 + n] = ':';
+	out[10 + n] = '\0';
+}
+
+void
+digest_hex(const uint8_t sha[DIGEST_LEN], char out[2 * DIGEST_LEN + 1])
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (int i = 0; i < DIGEST_LEN; i++) {
+		out[2 * i] = hx[sha[i] >> 4];
+		out[2 * i + 1] = hx[sha[i] & 15];
+	}
+	out[2 * DIGEST_LEN] = '\0';
+}

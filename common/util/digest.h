@@ -1,0 +1,36 @@
+/*
+ * digest.h (module digest_): SHA-256 of bodies as they stream, and the
+ * RFC 9530 field value that carries it ("sha-256=:BASE64:").
+ *
+ * A struct digest belongs to one thread at a time (the one feeding it).
+ */
+#ifndef CDN_DIGEST_H
+#define CDN_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIGEST_LEN 32
+/* "sha-256=:" + 44 base64 chars + ":" + NUL */
+#define DIGEST_FIELD_LEN 56
+
+struct digest {
+	void *_ctx; /* EVP_MD_CTX */
+};
+
+/* Start a SHA-256. Aborts if OpenSSL cannot (a programmer or build error). */
+void digest_init(struct digest *d);
+void digest_update(struct digest *d, const void *p, size_t n);
+/* Finish into out and release the context; d may be reused after digest_init. */
+void digest_final(struct digest *d, uint8_t out[DIGEST_LEN]);
+/* Release without finishing (abandoned fetch). Safe on a finished digest. */
+void digest_fini(struct digest *d);
+
+/* One-shot SHA-256. */
+void digest_sha256(const void *p, size_t n, uint8_t out[DIGEST_LEN]);
+/* "sha-256=:BASE64:" into out. */
+void digest_field(const uint8_t sha[DIGEST_LEN], char out[DIGEST_FIELD_LEN]);
+/* Lower-case hex, 65 bytes with NUL. */
+void digest_hex(const uint8_t sha[DIGEST_LEN], char out[2 * DIGEST_LEN + 1]);
+
+#endif
