@@ -1,0 +1,337 @@
+/*
+ * test_cache.c: the memory tier (index, LRU, byte limit) and the object
+ * fill/read protocol that coalesced requests rely on.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "http/hdrs.h"
+#include "http/key.h"
+#include "store/cache.h"
+#include "store/obj.h"
+#include "util/err.h"
+
+static struct obj *
+mkobj(const char *key)
+{
+	return obj_new(key, strlen(key), key_hash(key, strlen(key)));
+}
+
+/* Fill o as a complete cacheable object with n body bytes. */
+static void
+fill(struct obj *o, size_t n)
+{
+	struct hdrs h;
+	uint8_t sha[DIGEST_LEN] = { 0 };
+	char *body = calloc(1, n + 1);
+
+	hdrs_init(&h);
+	hdrs_add(&h, "Cache-Control", "max-age=60");
+	obj_set_headers(o, 200, &h, OBJF_CACHEABLE);
+	assert_int_equal(obj_append(o, body, n, 1 << 30), CDN_OK);
+	obj_complete(o, sha);
+	free(body);
+}
+
+/* Insert a complete object of n bytes and commit it. */
+static struct obj *
+put(struct cache *c, const char *key, size_t n, time_t now)
+{
+	struct obj *o = mkobj(key), *got;
+
+	got = cache_insert(c, o);
+	assert_ptr_equal(got, o);
+	obj_unref(&got);
+	fill(o, n);
+	cache_commit(c, o, now);
+	return o; /* the creator's reference */
+}
+
+static bool
+present(struct cache *c, const char *key)
+{
+	struct obj *o = cache_lookup(c, key, strlen(key), key_hash(key, strlen(key)));
+
+	if (o == NULL)
+		return false;
+	obj_unref(&o);
+	return true;
+}
+
+static void
+lookup_of_unknown_key_is_a_miss(void **state)
+{
+	struct cache *c = cache_new(1 << 20);
+
+	assert_false(present(c, "/nope"));
+	cache_free(&c);
+	assert_null(c);
+}
+
+static void
+insert_then_lookup_finds_the_same_object(void **state)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct obj *o = put(c, "/a", 100, 1), *l;
+
+	l = cache_lookup(c, "/a", 2, key_hash("/a", 2));
+	assert_ptr_equal(l, o);
+	obj_unref(&l);
+	assert_null(l);
+	obj_unref(&o);
+	cache_free(&c);
+}
+
+static void
+second_insert_of_a_key_returns_the_first_busy_object(void **state)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct obj *a = mkobj("/k"), *b = mkobj("/k"), *ga, *gb;
+
+	ga = cache_insert(c, a);
+	gb = cache_insert(c, b);
+	assert_ptr_equal(ga, a);
+	assert_ptr_equal(gb, a); /* the later miss waits on the first fetch */
+	assert_int_equal(obj_state(gb), OBJ_BUSY);
+	obj_unref(&ga);
+	obj_unref(&gb);
+	obj_unref(&a);
+	obj_unref(&b);
+	cache_free(&c);
+}
+
+static void
+replace_swaps_only_the_current_object(void **state)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct obj *old = put(c, "/r", 10, 1), *n1 = mkobj("/r"), *n2 = mkobj("/r"), *l;
+
+	assert_true(cache_replace(c, old, n1));
+	assert_false(cache_replace(c, old, n2)); /* old is gone: a racing refresh loses */
+	l = cache_lookup(c, "/r", 2, key_hash("/r", 2));
+	assert_ptr_equal(l, n1);
+	obj_unref(&l);
+	obj_unref(&old);
+	obj_unref(&n1);
+	obj_unref(&n2);
+	cache_free(&c);
+}
+
+static void
+byte_limit_evicts_least_recently_used_first(void **state)
+{
+	struct cache *c = cache_new(10000);
+	struct obj *o[4];
+	struct cache_stats st;
+
+	o[0] = put(c, "/0", 2500, 1);
+	o[1] = put(c, "/1", 2500, 1);
+	o[2] = put(c, "/2", 2500, 1);
+	cache_get_stats(c, &st);
+	assert_int_equal(st.evictions, 0);
+	o[3] = put(c, "/3", 2500, 1);
+	cache_get_stats(c, &st);
+	assert_int_equal(st.evictions, 1);
+	assert_true(st.bytes <= 10000);
+	assert_false(present(c, "/0"));
+	assert_true(present(c, "/1"));
+	assert_true(present(c, "/3"));
+	for (int i = 0; i < 4; i++)
+		obj_unref(&o[i]);
+	cache_free(&c);
+}
+
+static void
+a_touched_object_survives_eviction(void **state)
+{
+	struct cache *c = cache_new(10000);
+	struct obj *o[4];
+
+	o[0] = put(c, "/0", 2500, 1);
+	o[1] = put(c, "/1", 2500, 1);
+	o[2] = put(c, "/2", 2500, 1);
+	cache_touch(c, o[0], 2); /* a hit on /0 makes /1 the coldest */
+	o[3] = put(c, "/3", 2500, 2);
+	assert_true(present(c, "/0"));
+	assert_false(present(c, "/1"));
+	for (int i = 0; i < 4; i++)
+		obj_unref(&o[i]);
+	cache_free(&c);
+}
+
+static void
+remove_takes_object_out_of_index_and_byte_count(void **state)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct obj *o = put(c, "/x", 5000, 1);
+	struct cache_stats st;
+
+	cache_remove(c, o);
+	cache_get_stats(c, &st);
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.objects, 0);
+	assert_false(present(c, "/x"));
+	cache_remove(c, o); /* a second remove is harmless */
+	obj_unref(&o);
+	cache_free(&c);
+}
+
+/* ---------------------------------------------------------------- fill/read */
+
+struct waker {
+	struct obj_reader rd;
+	int wakes;
+};
+
+static void
+count_wake(struct obj_reader *r)
+{
+	((struct waker *)r->arg)->wakes++;
+}
+
+static enum obj_read
+read_some(struct obj *o, struct obj_reader *r, char *buf, size_t max, size_t *got)
+{
+	enum obj_read rr;
+
+	obj_lock(o);
+	rr = obj_read_locked(o, r, buf, max, got);
+	obj_unlock(o);
+	return rr;
+}
+
+static void
+reader_sleeps_until_head_and_bytes_arrive_then_sees_eof(void **state)
+{
+	struct obj *o = mkobj("/w");
+	struct waker w = { .wakes = 0 };
+	struct hdrs h;
+	char buf[16];
+	size_t got;
+	uint8_t sha[DIGEST_LEN] = { 0 };
+
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
+	hdrs_init(&h);
+	obj_set_headers(o, 200, &h, OBJF_CACHEABLE);
+	assert_int_equal(w.wakes, 1);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
+	assert_int_equal(obj_append(o, "hello", 5, 1 << 20), CDN_OK);
+	assert_int_equal(w.wakes, 2);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_DATA);
+	assert_int_equal(got, 5);
+	assert_memory_equal(buf, "hello", 5);
+	obj_complete(o, sha);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_EOF);
+	obj_detach(o, &w.rd);
+	obj_unref(&o);
+}
+
+static void
+failed_fill_wakes_readers_with_an_error(void **state)
+{
+	struct obj *o = mkobj("/f");
+	struct waker w = { .wakes = 0 };
+	char buf[4];
+	size_t got;
+
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
+	obj_fail(o, 504);
+	assert_int_equal(w.wakes, 1);
+	assert_int_equal(o->error_status, 504);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_ERROR);
+	obj_detach(o, &w.rd);
+	obj_unref(&o);
+}
+
+static int unpauses, abandons;
+static void on_unpause(void *fill) { unpauses++; }
+static void on_abandon(void *fill) { abandons++; }
+static const struct obj_fill_ops test_ops = { on_unpause, on_abandon };
+
+static void
+uncached_body_is_windowed_and_paused_until_the_reader_catches_up(void **state)
+{
+	struct obj *o = mkobj("/big");
+	struct waker w = { .wakes = 0 };
+	struct hdrs h;
+	size_t chunk = 256 * 1024, got, total = 0;
+	char *data = calloc(1, chunk), *buf = malloc(chunk);
+	int rc;
+
+	unpauses = abandons = 0;
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	obj_set_fill(o, &test_ops, (void *)1);
+	hdrs_init(&h);
+	obj_set_headers(o, 200, &h, 0); /* not cacheable: a pass */
+	while ((rc = obj_append(o, data, chunk, 1 << 30)) == CDN_OK)
+		total += chunk;
+	assert_int_equal(rc, CDN_AGAIN);
+	assert_true(total <= OBJ_PASS_WINDOW);
+	assert_true(o->flags & OBJF_PAUSED);
+	while (read_some(o, &w.rd, buf, chunk, &got) == OBJ_READ_DATA)
+		;
+	assert_int_equal(unpauses, 1);
+	/* With the reader caught up the window has room, and consumed bytes go. */
+	assert_int_equal(obj_append(o, data, chunk, 1 << 30), CDN_OK);
+	assert_true(o->base > 0);
+	obj_detach(o, &w.rd);
+	assert_int_equal(abandons, 1); /* last reader gone, nothing to keep */
+	obj_unref(&o);
+	free(data);
+	free(buf);
+}
+
+static void
+cacheable_body_over_the_limit_stops_being_cacheable(void **state)
+{
+	struct obj *o = mkobj("/huge");
+	struct waker w = { .wakes = 0 };
+	struct hdrs h;
+	char data[1000] = { 0 };
+
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	hdrs_init(&h);
+	obj_set_headers(o, 200, &h, OBJF_CACHEABLE);
+	assert_int_equal(obj_append(o, data, sizeof data, 1500), CDN_OK);
+	assert_int_equal(obj_append(o, data, sizeof data, 1500), CDN_TOOBIG);
+	assert_true(o->flags & OBJF_TOO_BIG);
+	obj_detach(o, &w.rd);
+	obj_unref(&o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(lookup_of_unknown_key_is_a_miss),
+		cmocka_unit_test(insert_then_lookup_finds_the_same_object),
+		cmocka_unit_test(second_insert_of_a_key_returns_the_first_busy_object),
+		cmocka_unit_test(replace_swaps_only_the_current_object),
+		cmocka_unit_test(byte_limit_evicts_least_recently_used_first),
+		cmocka_unit_test(a_touched_object_survives_eviction),
+		cmocka_unit_test(remove_takes_object_out_of_index_and_byte_count),
+		cmocka_unit_test(reader_sleeps_until_head_and_bytes_arrive_then_sees_eof),
+		cmocka_unit_test(failed_fill_wakes_readers_with_an_error),
+		cmocka_unit_test(uncached_body_is_windowed_and_paused_until_the_reader_catches_up),
+		cmocka_unit_test(cacheable_body_over_the_limit_stops_being_cacheable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
