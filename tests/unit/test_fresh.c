@@ -673,6 +673,11 @@ rfc9111_4_2_3_date_in_future_gives_no_negative_age(void **state)
 	/* a request_time after response_time (clock step) adds nothing */
 	assert_int_equal(fresh_initial_age(&resp, RT + 30, RT), 0);
 	hdrs_fini(&resp);
+	/* ... and takes nothing away from Age either */
+	mk(&resp, "Age", "10", NULL);
+	add_date(&resp, "Date", RT);
+	assert_int_equal(fresh_initial_age(&resp, RT + 30, RT), 10);
+	hdrs_fini(&resp);
 }
 
 static void
