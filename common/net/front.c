@@ -341,6 +341,50 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 
 /* Answer from o, which is past BUSY. COMPLETE objects go out straight from
  * their buffer; others stream as the fetch fills them. */
+/* RFC 9111 4.4: a successful unsafe request invalidates its target, and
+ * the Location and Content-Location it names when they are on this node's
+ * origin (a path, or an absolute URL with the request's Host). */
+static void
+invalidate_one(struct req *r, const char *target)
+{
+	const char *k = NULL, *host = hdrs_get(&r->in, "Host");
+	size_t klen = 0, hlen;
+	struct obj *o;
+
+	if (target[0] == '/') {
+		k = key_from_target(target, &klen);
+	} else if (host != NULL && (strncasecmp(target, "http://", 7) == 0 ||
+	    strncasecmp(target, "https://", 8) == 0)) {
+		const char *auth = strstr(target, "//") + 2;
+
+		hlen = strlen(host);
+		if (strncasecmp(auth, host, hlen) == 0 && auth[hlen] == '/')
+			k = key_from_target(target, &klen);
+	}
+	if (k == NULL)
+		return;
+	o = cache_lookup(r->fr->d.cache, k, klen, key_hash(k, klen));
+	if (o != NULL) {
+		cache_remove(r->fr->d.cache, o);
+		obj_unref(&o);
+	}
+}
+
+static void
+invalidate_after_unsafe(struct req *r, const struct obj *o)
+{
+	const char *loc;
+
+	if (r->pass != PASS_METHOD || o->status < 200 || o->status >= 400 ||
+	    strcmp(r->method, "OPTIONS") == 0 || strcmp(r->method, "TRACE") == 0)
+		return;
+	invalidate_one(r, r->key);
+	if ((loc = hdrs_get(&o->hdrs, "Location")) != NULL)
+		invalidate_one(r, loc);
+	if ((loc = hdrs_get(&o->hdrs, "Content-Location")) != NULL)
+		invalidate_one(r, loc);
+}
+
 static enum MHD_Result
 respond_obj(struct req *r, struct obj *o)
 {
@@ -367,6 +411,7 @@ respond_obj(struct req *r, struct obj *o)
 			return MHD_NO;
 	}
 	add_obj_headers(r, resp, o, now);
+	invalidate_after_unsafe(r, o);
 	r->status = o->status;
 	ret = MHD_queue_response(r->conn, (unsigned)o->status, resp);
 	MHD_destroy_response(resp);
@@ -648,6 +693,17 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r);
 }
 
+/* Bytes of the request head as received: request line and field lines. */
+static size_t
+head_size(const struct req *r)
+{
+	size_t n = strlen(r->method) + strlen(r->target) + 12;
+
+	for (unsigned i = 0; i < r->in.n; i++)
+		n += strlen(r->in.v[i].name) + strlen(r->in.v[i].value) + 4;
+	return n;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -663,6 +719,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_hdr, &r->in);
 		if (strlen(r->target) > fr->d.cfg->max_url_length)
 			return respond_error(r, 414);
+		if (head_size(r) > fr->d.cfg->max_header_size)
+			return respond_error(r, 431);
 		r->key = key_from_target(r->target, &r->keylen);
 		if (r->key == NULL)
 			return respond_error(r, 400);

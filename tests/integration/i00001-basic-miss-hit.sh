@@ -44,6 +44,7 @@ expect_eq "origin requests for $T (GET and HEAD)" 1 "$(origin_count origin "$T")
 S='/short?cc=max-age%3D1'
 
 step "an object with max-age=1 is cached"
+next_second
 get "$edge1_URL$S"
 expect_eq "status" 200 "$STATUS"
 expect_eq "X-Cache" MISS "$(hdr X-Cache)"
@@ -52,7 +53,8 @@ expect_eq "X-Cache" HIT "$(hdr X-Cache)"
 expect_eq "origin requests for $S" 1 "$(origin_count origin "$S")"
 
 step "after 2 s it is stale and fetched again"
-sleep 2.2
+sleep 1.5
+next_second
 get "$edge1_URL$S"
 expect_eq "status" 200 "$STATUS"
 expect_ne "X-Cache" HIT "$(hdr X-Cache)"

@@ -12,6 +12,8 @@
 #
 # Run one test by hand from the build directory:
 #     top_builddir=$PWD top_srcdir=/path/to/src sh ../tests/integration/i00001-basic-miss-hit.sh
+# CDN_TEST_KEEP_GOING=1 reports every failed assertion instead of stopping at
+# the first; CDN_TEST_TIMEOUT=N changes the time bound.
 # Exit status: 0 pass, 77 skip, anything else fail (automake conventions).
 
 # ---------------------------------------------------------------- POSIX prelude
@@ -80,8 +82,19 @@ step() {
 	echo "== $(date +%H:%M:%S) $*"
 }
 
-# fail MESSAGE: the test fails now.
+# fail MESSAGE: the test fails now (with CDN_TEST_KEEP_GOING=1 it goes on to
+# show every failure, and fails at the end).
+_FAILED=0
 fail() {
+	echo "FAIL [$TEST_NAME] step \"$_STEP\": $*" >&2
+	_FAILED=1
+	[ "${CDN_TEST_KEEP_GOING:-0}" = 1 ] || exit 1
+	return 1
+}
+
+# die MESSAGE: the test fails now, even with CDN_TEST_KEEP_GOING=1 (the
+# harness itself could not do what was asked).
+die() {
 	echo "FAIL [$TEST_NAME] step \"$_STEP\": $*" >&2
 	exit 1
 }
@@ -90,6 +103,7 @@ fail() {
 expect_eq() {
 	if [ "$2" != "$3" ]; then
 		fail "$1: expected '$2', saw '$3'"
+		return 1
 	fi
 	echo "   ok: $1 = '$3'"
 }
@@ -98,6 +112,7 @@ expect_eq() {
 expect_ne() {
 	if [ "$2" = "$3" ]; then
 		fail "$1: expected anything but '$2', saw '$3'"
+		return 1
 	fi
 	echo "   ok: $1 = '$3' (not '$2')"
 }
@@ -106,6 +121,7 @@ expect_ne() {
 expect_match() {
 	if ! [[ $3 =~ $2 ]]; then
 		fail "$1: expected a match for /$2/, saw '$3'"
+		return 1
 	fi
 	echo "   ok: $1 = '$3' (matches /$2/)"
 }
@@ -114,12 +130,14 @@ expect_match() {
 expect_ge() {
 	if ! [[ $3 =~ ^-?[0-9]+$ ]] || [ "$3" -lt "$2" ]; then
 		fail "$1: expected an integer >= $2, saw '$3'"
+		return 1
 	fi
 	echo "   ok: $1 = $3 (>= $2)"
 }
 expect_le() {
 	if ! [[ $3 =~ ^-?[0-9]+$ ]] || [ "$3" -gt "$2" ]; then
 		fail "$1: expected an integer <= $2, saw '$3'"
+		return 1
 	fi
 	echo "   ok: $1 = $3 (<= $2)"
 }
@@ -129,10 +147,19 @@ now_ms() {
 	echo $(( $(date +%s%N) / 1000000 ))
 }
 
+# next_second: sleeps until just after the wall clock's next whole second.
+# Date has one-second resolution, so an object with max-age=1 fetched late in
+# a second may already be stale a few milliseconds later; aligning first makes
+# such tests deterministic.
+next_second() {
+	local ms=$(( $(date +%s%N) / 1000000 % 1000 ))
+	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", (1000 - m + 20) / 1000 }')"
+}
+
 # ---------------------------------------------------------------- daemons
 
 _check_name() {
-	[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || fail "bad daemon name '$1' (must be a shell variable name)"
+	[[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "bad daemon name '$1' (must be a shell variable name)"
 }
 
 # is_running PID: true while the process exists and is not a zombie.
@@ -175,13 +202,13 @@ start_origin() {
 	local name=$1 line
 	shift
 	_check_name "$name"
-	[ -x "$ORIGIN_BIN" ] || fail "test origin not built: $ORIGIN_BIN"
+	[ -x "$ORIGIN_BIN" ] || die "test origin not built: $ORIGIN_BIN"
 	"$ORIGIN_BIN" -l 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
 	_PIDS[$name]=$!
 	_LOGS[$name]=$WORK/$name.log
 	declare -g "${name}_PID=$!"
 	line=$(_wait_line "$name" "$WORK/$name.out" "$!" 's/^listening .*:\([0-9][0-9]*\)$/\1/p') ||
-		fail "origin $name did not start"
+		die "origin $name did not start"
 	declare -g "${name}_PORT=$line"
 	declare -g "${name}_URL=http://127.0.0.1:$line"
 	echo "   started origin $name pid $! at http://127.0.0.1:$line"
@@ -207,16 +234,16 @@ start_node_raw() {
 	case $role in
 	edge) bin=$EDGE_BIN ;;
 	shield) bin=$SHIELD_BIN ;;
-	*) fail "start_node: unknown role '$role'" ;;
+	*) die "start_node: unknown role '$role'" ;;
 	esac
-	[ -x "$bin" ] || fail "node binary not built: $bin"
+	[ -x "$bin" ] || die "node binary not built: $bin"
 	"$bin" "$@" >"$WORK/$name.log" 2>&1 &
 	_PIDS[$name]=$!
 	_LOGS[$name]=$WORK/$name.log
 	declare -g "${name}_PID=$!"
 	line=$(_wait_line "$name" "$WORK/$name.log" "$!" \
 		's/.*listening data=[^ ]*:\([0-9][0-9]*\)\( admin=[^ ]*:\([0-9][0-9]*\)\)\{0,1\}.*/\1 \3/p') ||
-		fail "$role $name did not start"
+		die "$role $name did not start"
 	data=${line%% *}
 	admin=${line#* }
 	declare -g "${name}_PORT=$data"
@@ -234,9 +261,9 @@ run_node() {
 	case $role in
 	edge) bin=$EDGE_BIN ;;
 	shield) bin=$SHIELD_BIN ;;
-	*) fail "run_node: unknown role '$role'" ;;
+	*) die "run_node: unknown role '$role'" ;;
 	esac
-	[ -x "$bin" ] || fail "node binary not built: $bin"
+	[ -x "$bin" ] || die "node binary not built: $bin"
 	timeout -k 2 10 "$bin" "$@" >"$out" 2>"$err" </dev/null
 	echo $?
 }
@@ -261,24 +288,24 @@ _reap() {
 # test if it does not exit. Works for origins too.
 stop_node() {
 	local pid=${_PIDS[$1]:-}
-	[ -n "$pid" ] || fail "stop_node: no running daemon '$1'"
+	[ -n "$pid" ] || die "stop_node: no running daemon '$1'"
 	kill -TERM "$pid" 2>/dev/null
-	_reap "$1" 10 || fail "$1 (pid $pid) still running 10 s after SIGTERM"
+	_reap "$1" 10 || die "$1 (pid $pid) still running 10 s after SIGTERM"
 }
 
 # kill_node NAME: SIGKILL and reap.
 kill_node() {
 	local pid=${_PIDS[$1]:-}
-	[ -n "$pid" ] || fail "kill_node: no running daemon '$1'"
+	[ -n "$pid" ] || die "kill_node: no running daemon '$1'"
 	kill -KILL "$pid" 2>/dev/null
-	_reap "$1" 10 || fail "$1 (pid $pid) survived SIGKILL"
+	_reap "$1" 10 || die "$1 (pid $pid) survived SIGKILL"
 }
 
 # signal_node NAME SIG: sends a signal (HUP, USR1, ...) without waiting.
 signal_node() {
 	local pid=${_PIDS[$1]:-}
-	[ -n "$pid" ] || fail "signal_node: no running daemon '$1'"
-	kill "-$2" "$pid" || fail "cannot send SIG$2 to $1"
+	[ -n "$pid" ] || die "signal_node: no running daemon '$1'"
+	kill "-$2" "$pid" || die "cannot send SIG$2 to $1"
 }
 
 # node_log NAME: path of a daemon's log.
@@ -309,7 +336,7 @@ _cleanup() {
 			bad=1
 		fi
 	done
-	if [ "$rc" -eq 0 ] && [ "$bad" -ne 0 ]; then
+	if [ "$rc" -eq 0 ] && { [ "$bad" -ne 0 ] || [ "$_FAILED" -ne 0 ]; }; then
 		rc=1
 	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
@@ -324,7 +351,7 @@ _cleanup() {
 	exit "$rc"
 }
 trap _cleanup EXIT
-trap 'fail "interrupted (global time limit ${CDN_TEST_TIMEOUT:-120} s, or a signal)"' TERM INT HUP
+trap 'die "interrupted (global time limit ${CDN_TEST_TIMEOUT:-120} s, or a signal)"' TERM INT HUP
 
 # ---------------------------------------------------------------- HTTP
 
