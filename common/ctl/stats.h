@@ -21,6 +21,7 @@
 	X(coalesced, "requests that waited on another request's fetch") \
 	X(upstream_requests, "requests sent upstream") \
 	X(upstream_errors, "upstream requests that failed (refused, timeout, reset)") \
+	X(upstream_refreshes, "background refreshes (stale-while-revalidate)") \
 	X(upstream_timeouts, "upstream requests that timed out") \
 	X(client_errors, "requests refused as malformed or over a limit") \
 	X(bytes_sent, "body bytes sent to clients") \

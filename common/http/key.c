@@ -6,7 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ctype.h>
+#include <stdlib.h>
+
+#include "http/hdrs.h"
 #include "http/key.h"
+#include "util/mem.h"
 
 const char *
 key_from_target(const char *target, size_t *len)
@@ -46,4 +51,93 @@ key_hash(const char *key, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+/* Append s to buf folding whitespace runs to one space and trimming. */
+static size_t
+append_folded(char *buf, size_t at, const char *s)
+{
+	bool space = false, any = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ' ' || *s == '\t') {
+			space = any;
+			continue;
+		}
+		if (space)
+			buf[at++] = ' ';
+		space = false;
+		any = true;
+		buf[at++] = *s;
+	}
+	return at;
+}
+
+char *
+key_variant(const char *key, size_t keylen, const char *vary, const struct hdrs *req, size_t *len)
+{
+	const char *p = vary, *elem;
+	size_t elen, cap = keylen + 2, at;
+	char *out, name[128];
+
+	/* First pass: size and the "*" check. */
+	while ((p = hdrs_list_next(p, &elem, &elen)) != NULL) {
+		char *v;
+
+		if (elen == 1 && elem[0] == '*')
+			return NULL;
+		if (elen >= sizeof name)
+			elen = sizeof name - 1;
+		memcpy(name, elem, elen);
+		name[elen] = '\0';
+		v = hdrs_join(req, name);
+		cap += elen + 3 + (v != NULL ? strlen(v) : 0);
+		free(v);
+	}
+	out = xmalloc(cap);
+	memcpy(out, key, keylen);
+	at = keylen;
+	out[at++] = KEY_VARIANT_SEP;
+	p = vary;
+	while ((p = hdrs_list_next(p, &elem, &elen)) != NULL) {
+		char *v;
+
+		if (elen >= sizeof name)
+			elen = sizeof name - 1;
+		for (size_t i = 0; i < elen; i++)
+			name[i] = (char)tolower((unsigned char)elem[i]);
+		name[elen] = '\0';
+		memcpy(out + at, name, elen);
+		at += elen;
+		out[at++] = '=';
+		v = hdrs_join(req, name);
+		if (v != NULL)
+			at = append_folded(out, at, v);
+		free(v);
+		out[at++] = '\n';
+	}
+	out[at] = '\0';
+	*len = at;
+	return out;
+}
+
+char *
+key_marker(const char *key, size_t keylen, size_t *len)
+{
+	char *out = xmalloc(keylen + 2);
+
+	memcpy(out, key, keylen);
+	out[keylen] = KEY_MARKER_SEP;
+	out[keylen + 1] = '\0';
+	*len = keylen + 1;
+	return out;
+}
+
+size_t
+key_base_len(const char *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (key[i] == KEY_VARIANT_SEP || key[i] == KEY_MARKER_SEP)
+			return i;
+	return len;
 }

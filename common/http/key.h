@@ -20,4 +20,25 @@
 const char *key_from_target(const char *target, size_t *len);
 uint64_t key_hash(const char *key, size_t len);
 
+struct hdrs;
+
+/* Secondary keys (RFC 9111 4.1). A response with Vary is stored under
+ * KEY "\x01" SUFFIX, where SUFFIX lists each named request field's value,
+ * normalised (lower-case names, values with runs of whitespace folded and
+ * trimmed, repeated lines joined with ", "); the fields a URL varies on are
+ * remembered under KEY "\x02" (the vary marker). Both bytes cannot occur in
+ * a request target, so no target collides with them. */
+#define KEY_VARIANT_SEP '\x01'
+#define KEY_MARKER_SEP  '\x02'
+
+/* Build "KEY\x01SUFFIX" for the request fields req named in vary (a Vary
+ * field value, several lines joined). Returns a heap string (xmalloc) and
+ * its length in *len, or NULL when vary contains "*" (never matches). */
+char *key_variant(const char *key, size_t keylen, const char *vary, const struct hdrs *req,
+    size_t *len);
+/* "KEY\x02" as a heap string. */
+char *key_marker(const char *key, size_t keylen, size_t *len);
+/* Length of the URL part of a stored key (before any \x01 or \x02). */
+size_t key_base_len(const char *key, size_t len);
+
 #endif

@@ -26,6 +26,7 @@
 
 #include "ctl/stats.h"
 #include "http/fresh.h"
+#include "http/key.h"
 #include "net/fetch.h"
 #include "store/cache.h"
 #include "store/obj.h"
@@ -58,6 +59,11 @@ struct fetch_job {
 	size_t body_len;
 	bool has_body, for_cache;
 	unsigned long long reqid;
+	struct hdrs vary_req;
+	struct obj *stale, *replace;
+	bool stale_on_error, must_confirm;
+	bool synth;                      /* answered from stale: upstream body ignored */
+	uint8_t synth_sha[DIGEST_LEN];
 
 	/* owned by the loop thread */
 	bool headers_done, done, failed_write, too_big;
@@ -185,6 +191,16 @@ fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec)
 	j->has_body = spec->has_body;
 	j->for_cache = spec->for_cache;
 	j->reqid = spec->reqid;
+	j->vary_req = spec->vary_req;
+	hdrs_init(&spec->vary_req);
+	if (spec->stale != NULL)
+		obj_ref(spec->stale);
+	j->stale = spec->stale;
+	j->stale_on_error = spec->stale_on_error;
+	j->must_confirm = spec->must_confirm;
+	if (spec->replace != NULL)
+		obj_ref(spec->replace);
+	j->replace = spec->replace;
 	hdrs_init(&j->resp);
 	obj_set_fill(o, &fill_ops, j);
 	atomic_fetch_add(&f->nactive, 1);
@@ -269,6 +285,152 @@ parse_status_line(const char *p, size_t n, int *status)
 	return true;
 }
 
+/* Fields a 304 must not change in the stored response (RFC 9111 3.2). */
+static bool
+keep_on_update(const char *name)
+{
+	static const char *const keep[] = { "Content-Length", "Content-Encoding",
+		"Content-Range", "Transfer-Encoding", "Content-Type" };
+
+	for (size_t i = 0; i < ARRAY_LEN(keep); i++)
+		if (strcasecmp(name, keep[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Answer from the stored response: a 304 (revalidated, its fields merged
+ * in, RFC 9111 4.3.4) or a failure under stale-if-error (as stored). */
+static void
+synthesize(struct fetch_job *j, bool revalidated)
+{
+	struct obj *o = j->obj, *st = j->stale;
+	const struct fetch_opts *op = &j->f->opts;
+	struct hdrs merged;
+	time_t now = time(NULL);
+	unsigned flags = OBJF_CACHEABLE;
+	bool storable = true;
+
+	hdrs_init(&merged);
+	hdrs_copy(&merged, &st->hdrs);
+	if (revalidated) {
+		for (unsigned i = 0; i < j->resp.n; i++)
+			if (!keep_on_update(j->resp.v[i].name))
+				hdrs_del(&merged, j->resp.v[i].name);
+		for (unsigned i = 0; i < j->resp.n; i++)
+			if (!keep_on_update(j->resp.v[i].name))
+				hdrs_add(&merged, j->resp.v[i].name, j->resp.v[i].value);
+		o->request_time = j->request_time;
+		o->response_time = now;
+		fresh_resp_cc(&o->rcc, &merged, op->fcfg);
+		o->lifetime = fresh_lifetime(st->status, &merged, &o->rcc, now, op->fcfg);
+		o->initial_age = fresh_initial_age(&merged, j->request_time, now);
+		storable = fresh_storable("GET", st->status, &j->req, &merged, op->fcfg);
+		o->note = NOTE_REVALIDATED;
+	} else {
+		o->request_time = st->request_time;
+		o->response_time = st->response_time;
+		o->rcc = st->rcc;
+		o->lifetime = st->lifetime;
+		o->initial_age = st->initial_age;
+		o->note = NOTE_STALE;
+	}
+	o->expected_len = (int64_t)st->len;
+	o->upstream_status = j->status;
+	memcpy(j->synth_sha, st->sha, DIGEST_LEN);
+	j->synth = true;
+	obj_set_headers(o, st->status, &merged, flags);
+	/* The stored body is complete and immutable: no lock needed to read it. */
+	if (obj_append(o, st->data, (size_t)st->len, UINT64_MAX) != CDN_OK) {
+		j->failed_write = true;
+		storable = false;
+	}
+	if (!storable && j->for_cache)
+		cache_remove(op->cache, o);
+	j->headers_done = true;
+}
+
+/* Put a small complete marker object (vary or hit-for-miss) under key. */
+static struct obj *
+marker_new(const char *key, size_t keylen, unsigned flags, const char *vary, int64_t lifetime)
+{
+	struct obj *m = obj_new(key, keylen, key_hash(key, keylen));
+	struct hdrs h;
+	uint8_t sha[DIGEST_LEN];
+
+	hdrs_init(&h);
+	if (vary != NULL)
+		hdrs_add(&h, "Vary", vary);
+	m->response_time = time(NULL);
+	m->request_time = m->response_time;
+	m->lifetime = lifetime;
+	m->expected_len = 0;
+	obj_set_headers(m, 200, &h, OBJF_CACHEABLE | flags);
+	digest_sha256("", 0, sha);
+	obj_complete(m, sha);
+	return m;
+}
+
+/* A stored response with Vary lives under its variant key, and the URL's
+ * marker remembers what it varies on (see http/key.h). Runs before the
+ * object's head is published, so nobody else reads its key meanwhile. */
+static bool
+place_variant(struct fetch_job *j)
+{
+	struct obj *o = j->obj, *m;
+	struct cache *c = j->f->opts.cache;
+	size_t base = key_base_len(o->key, o->keylen), nlen, mlen;
+	char *vary = hdrs_join(&j->resp, "Vary"), *nkey, *mkey;
+	bool in_index = j->replace == NULL;
+
+	mkey = key_marker(o->key, base, &mlen);
+	if (vary == NULL) {
+		if (base != o->keylen) {
+			/* No longer varies: back under the plain key, marker gone. */
+			nkey = xstrndup(o->key, base);
+			if (in_index) {
+				cache_rekey(c, o, nkey, base);
+			} else {
+				free(o->key);
+				o->key = nkey;
+				o->keylen = base;
+				o->hash = key_hash(nkey, base);
+			}
+			m = cache_lookup(c, mkey, mlen, key_hash(mkey, mlen));
+			if (m != NULL) {
+				cache_remove(c, m);
+				obj_unref(&m);
+			}
+		}
+		free(mkey);
+		return true;
+	}
+	nkey = key_variant(o->key, base, vary, &j->vary_req, &nlen);
+	if (nkey == NULL) {
+		free(vary);
+		free(mkey);
+		return false; /* Vary: * never matches a later request */
+	}
+	if (nlen != o->keylen || memcmp(nkey, o->key, nlen) != 0) {
+		if (in_index) {
+			cache_rekey(c, o, nkey, nlen);
+		} else {
+			free(o->key);
+			o->key = nkey;
+			o->keylen = nlen;
+			o->hash = key_hash(nkey, nlen);
+		}
+	} else {
+		free(nkey);
+	}
+	m = marker_new(mkey, mlen, OBJF_MARKER, vary, INT32_MAX);
+	cache_put(c, m);
+	cache_commit(c, m, time(NULL));
+	obj_unref(&m);
+	free(vary);
+	free(mkey);
+	return true;
+}
+
 static void
 headers_done(struct fetch_job *j)
 {
@@ -280,6 +442,14 @@ headers_done(struct fetch_job *j)
 	time_t now = time(NULL);
 
 	hdrs_strip_hop_by_hop(&j->resp);
+	if (j->stale != NULL && j->status == 304) {
+		synthesize(j, true);
+		return;
+	}
+	if (j->stale != NULL && j->stale_on_error && j->status >= 500) {
+		synthesize(j, false);
+		return;
+	}
 	cl = hdrs_get(&j->resp, "Content-Length");
 	if (cl != NULL) {
 		char *end;
@@ -288,11 +458,13 @@ headers_done(struct fetch_job *j)
 		if (end != cl && *end == '\0' && v >= 0)
 			o->expected_len = v;
 	}
-	if (strcmp(j->method, "HEAD") == 0 || j->status == 204 || j->status == 304)
+	if (strcmp(j->method, "HEAD") == 0 || j->status == 204 || j->status == 304 ||
+	    j->status < 200)
 		o->expected_len = 0;
 	/* const fields: set before obj_set_headers publishes them */
 	o->request_time = j->request_time;
 	o->response_time = now;
+	o->upstream_status = j->status;
 	fresh_resp_cc(&o->rcc, &j->resp, op->fcfg);
 	o->lifetime = fresh_lifetime(j->status, &j->resp, &o->rcc, now, op->fcfg);
 	o->initial_age = fresh_initial_age(&j->resp, j->request_time, now);
@@ -305,13 +477,24 @@ headers_done(struct fetch_job *j)
 		if (storable && o->expected_len > 0 && (uint64_t)o->expected_len > op->max_keep)
 			storable = false;
 		if (storable)
+			storable = place_variant(j);
+		if (storable)
 			flags |= OBJF_CACHEABLE;
 		else
 			STATS_INC(uncacheable);
 	}
+	if (j->for_cache && !storable && j->replace == NULL) {
+		/* Remember briefly that this key is uncacheable, so the next
+		 * requests go upstream in parallel instead of queueing. */
+		struct obj *m = marker_new(o->key, o->keylen, OBJF_HFM, NULL, (int64_t)op->hfm_ttl);
+
+		if (op->hfm_ttl == 0 || !cache_replace(op->cache, o, m))
+			cache_remove(op->cache, o);
+		else
+			cache_commit(op->cache, m, now);
+		obj_unref(&m);
+	}
 	obj_set_headers(o, j->status, &j->resp, flags);
-	if (j->for_cache && !storable)
-		cache_remove(op->cache, o);
 	j->headers_done = true;
 }
 
@@ -355,6 +538,8 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 
 	if (!j->headers_done)
 		headers_done(j);
+	if (j->synth)
+		return n; /* the answer comes from the stored copy */
 	rc = obj_append(j->obj, p, n, j->f->opts.max_keep);
 	switch (rc) {
 	case CDN_OK:
@@ -466,6 +651,29 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 	}
 }
 
+/* A complete answer for the cache: account it in the memory tier, or, for
+ * a background refresh, put it in place of the object it refreshes. */
+static void
+commit_or_replace(struct fetch_job *j)
+{
+	struct obj *o = j->obj;
+	struct cache *c = j->f->opts.cache;
+
+	if (!j->for_cache || !(o->flags & OBJF_CACHEABLE) || j->too_big)
+		return;
+	if (j->replace != NULL) {
+		if (o->keylen == j->replace->keylen &&
+		    memcmp(o->key, j->replace->key, o->keylen) == 0) {
+			if (!cache_replace(c, j->replace, o))
+				return; /* purged or replaced meanwhile: keep that */
+		} else {
+			cache_put(c, o);
+		}
+	}
+	cache_commit(c, o, time(NULL));
+	STATS_INC(stored);
+}
+
 /* The transfer is over (rc) or given up; tell the object, park the job. */
 static void
 job_finish(struct fetch_job *j, CURLcode rc)
@@ -488,27 +696,35 @@ job_finish(struct fetch_job *j, CURLcode rc)
 
 	if (rc == CURLE_OK && !j->headers_done && j->status >= 200)
 		headers_done(j);
-	if (rc == CURLE_OK && j->headers_done) {
+	if (rc != CURLE_OK && !j->headers_done && j->stale != NULL && j->stale_on_error &&
+	    !j->failed_write)
+		synthesize(j, false);
+	if (j->synth && !j->failed_write) {
+		digest_fini(&j->dg);
+		obj_complete(o, j->synth_sha);
+		if (rc != CURLE_OK)
+			STATS_INC(upstream_errors);
+		commit_or_replace(j);
+	} else if (rc == CURLE_OK && j->headers_done) {
 		digest_final(&j->dg, sha);
 		obj_complete(o, sha);
-		if (j->for_cache && (o->flags & OBJF_CACHEABLE) && !j->too_big) {
-			cache_commit(f->opts.cache, o, time(NULL));
-			STATS_INC(stored);
-		}
+		commit_or_replace(j);
 	} else {
 		digest_fini(&j->dg);
-		status = rc == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+		status = rc == CURLE_OPERATION_TIMEDOUT || j->must_confirm ? 504 : 502;
 		if (!j->failed_write) {
 			STATS_INC(upstream_errors);
-			if (status == 504)
+			if (rc == CURLE_OPERATION_TIMEDOUT)
 				STATS_INC(upstream_timeouts);
 			log_req(LVL_WARN, j->reqid, "upstream %s %s failed: %s", j->method, j->url,
 			    rc == CURLE_OK ? "no response head" : curl_easy_strerror(rc));
 		}
 		obj_fail(o, status);
-		if (j->for_cache)
+		if (j->for_cache && j->replace == NULL)
 			cache_remove(f->opts.cache, o);
 	}
+	if (j->replace != NULL)
+		atomic_store(&j->replace->_refreshing, false);
 	j->znext = f->zombies;
 	f->zombies = j;
 	atomic_fetch_sub(&f->nactive, 1);
@@ -522,6 +738,11 @@ job_free(struct fetch_job *j)
 	curl_slist_free_all(j->slist);
 	hdrs_fini(&j->req);
 	hdrs_fini(&j->resp);
+	hdrs_fini(&j->vary_req);
+	if (j->stale != NULL)
+		obj_unref(&j->stale);
+	if (j->replace != NULL)
+		obj_unref(&j->replace);
 	free(j->url);
 	free(j->method);
 	free(j->body);

@@ -29,6 +29,7 @@ struct fetch_opts {
 	uint64_t idle_ms;         /* a body stalled this long is aborted */
 	unsigned max_conns;       /* upstream connection pool */
 	uint64_t max_keep;        /* largest body kept in the cache */
+	uint64_t hfm_ttl;         /* seconds an uncacheable answer is remembered (hit-for-miss) */
 	struct cache *cache;      /* where cacheable fetches live */
 	const struct fresh_cfg *fcfg;
 };
@@ -41,8 +42,17 @@ struct fetch_spec {
 	uint8_t *body;            /* NULL for none */
 	size_t body_len;
 	bool has_body;            /* send a body (even an empty one) */
-	bool for_cache;           /* the object is in the cache index */
+	bool for_cache;           /* the answer is for the cache (o is indexed, or replace is set) */
 	unsigned long long reqid;
+	struct hdrs vary_req;     /* the client's fields, for Vary (taken over) */
+
+	/* Revalidation of a stored response (RFC 9111 4.3): the stored object,
+	 * whose body answers a 304 and, when stale_on_error, any failure. */
+	struct obj *stale;        /* a reference is taken; NULL for none */
+	bool stale_on_error;      /* stale-if-error or max stale age allows it */
+	bool must_confirm;        /* must-revalidate: failure gives 504 */
+	/* Background refresh: o is not indexed; on success it replaces this. */
+	struct obj *replace;      /* a reference is taken; NULL for none */
 };
 
 struct fetcher *fetch_new(const struct fetch_opts *opts);

@@ -31,6 +31,7 @@
 #include "http/fresh.h"
 #include "http/hdrs.h"
 #include "http/key.h"
+#include "util/httpdate.h"
 #include "net/fetch.h"
 #include "net/front.h"
 #include "net/upstream.h"
@@ -75,6 +76,9 @@ struct req {
 	size_t keylen;
 	uint64_t hash;
 	struct hdrs in;           /* the client's request fields */
+	struct cc reqcc;          /* the request's Cache-Control */
+	bool pragma_no_cache;     /* Pragma: no-cache without Cache-Control */
+	bool has_auth;            /* Authorization present (RFC 9111 3.5) */
 
 	struct obj *obj;          /* the object this request reads */
 	struct obj_reader rd;
@@ -105,6 +109,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result start_cache_lookup(struct req *r);
 static enum MHD_Result start_fetch(struct req *r, struct obj *o, bool for_cache);
 static enum MHD_Result wait_or_respond(struct req *r);
+static bool auth_allows(const struct req *r, const struct obj *o);
 
 static double
 ms_between(const struct timespec *a, const struct timespec *b)
@@ -256,8 +261,22 @@ upstream_hdrs(struct req *r, bool for_cache, struct hdrs *out)
 
 /* ---------------------------------------------------------------- object responses */
 
+/* Fields a 304 carries (RFC 9110 15.4.5), besides ours. */
+static bool
+is_304_field(const char *n)
+{
+	static const char *const names[] = { "ETag", "Cache-Control", "Expires", "Vary",
+		"Content-Location", "Date", "Last-Modified", "CDN-Cache-Control" };
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcasecmp(n, names[i]) == 0)
+			return true;
+	return false;
+}
+
 static void
-add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, time_t now)
+add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, time_t now,
+    bool for_304)
 {
 	const char *upstream_cs = NULL, *upstream_via = NULL;
 	char buf[1024], *v;
@@ -268,6 +287,8 @@ add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, t
 
 		if (strcasecmp(n, "Content-Length") == 0 || strcasecmp(n, "Age") == 0 ||
 		    strcasecmp(n, "X-Cache") == 0 || strcasecmp(n, "Repr-Digest") == 0)
+			continue;
+		if (for_304 && !is_304_field(n))
 			continue;
 		if (strcasecmp(n, "Cache-Status") == 0) {
 			upstream_cs = val;
@@ -289,14 +310,15 @@ add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, t
 		snprintf(buf, sizeof buf, "%s; hit; ttl=%lld", r->fr->name,
 		    (long long)(o->lifetime - age));
 	else if (o->flags & OBJF_CACHEABLE)
-		snprintf(buf, sizeof buf, "%s; fwd=%s; stored; ttl=%lld", r->fr->name, r->fwd,
-		    (long long)(o->lifetime - age));
+		snprintf(buf, sizeof buf, "%s; fwd=%s; fwd-status=%d; stored; ttl=%lld", r->fr->name,
+		    r->fwd, o->upstream_status, (long long)(o->lifetime - age));
 	else
-		snprintf(buf, sizeof buf, "%s; fwd=%s", r->fr->name, r->fwd);
+		snprintf(buf, sizeof buf, "%s; fwd=%s; fwd-status=%d", r->fr->name, r->fwd,
+		    o->upstream_status);
 	v = upstream_cs != NULL ? xasprintf("%s, %s", upstream_cs, buf) : xstrdup(buf);
 	MHD_add_response_header(resp, "Cache-Status", v);
 	free(v);
-	if (o->state == OBJ_COMPLETE)
+	if (o->state == OBJ_COMPLETE && !for_304)
 		MHD_add_response_header(resp, "Repr-Digest", o->repr_digest);
 }
 
@@ -410,7 +432,7 @@ respond_obj(struct req *r, struct obj *o)
 		if (resp == NULL)
 			return MHD_NO;
 	}
-	add_obj_headers(r, resp, o, now);
+	add_obj_headers(r, resp, o, now, false);
 	invalidate_after_unsafe(r, o);
 	r->status = o->status;
 	ret = MHD_queue_response(r->conn, (unsigned)o->status, resp);
@@ -431,6 +453,25 @@ wake_req(struct obj_reader *rd)
 		r->suspended = false;
 		MHD_resume_connection(r->conn);
 	}
+}
+
+/* Does o, whose head is known, answer r as far as Vary goes? */
+static bool
+variant_matches(struct req *r, const struct obj *o)
+{
+	const char *vary = hdrs_get(&o->hdrs, "Vary");
+	size_t len;
+	char *k;
+	bool same;
+
+	if (vary == NULL)
+		return true;
+	k = key_variant(r->key, r->keylen, vary, &r->in, &len);
+	if (k == NULL)
+		return false;
+	same = len == o->keylen && memcmp(k, o->key, len) == 0;
+	free(k);
+	return same;
 }
 
 /* r is attached to r->obj. Respond if the head is there, else sleep. */
@@ -459,7 +500,7 @@ wait_or_respond(struct req *r)
 		r->xcache = "MISS";
 		return respond_error(r, (unsigned)(o->error_status ? o->error_status : 502));
 	}
-	if (!shareable && !r->owner) {
+	if (!r->owner && (!shareable || !auth_allows(r, o))) {
 		/* This request waited on another's fetch whose answer cannot be
 		 * shared (private, no-store, too big): it goes upstream itself. */
 		obj_detach(o, &r->rd);
@@ -467,6 +508,16 @@ wait_or_respond(struct req *r)
 		r->pass = PASS_UNCACHEABLE;
 		return start_fetch(r, NULL, false);
 	}
+	if (!r->owner && !variant_matches(r, o)) {
+		/* The answer varies on a field this request sends differently:
+		 * look again (the vary marker now routes it to its variant). */
+		obj_detach(o, &r->rd);
+		obj_unref(&r->obj);
+		return start_cache_lookup(r);
+	}
+	if (r->fwd != NULL && strcmp(r->fwd, "stale") == 0)
+		r->xcache = o->note == NOTE_REVALIDATED ? "REVALIDATED" :
+		    o->note == NOTE_STALE ? "STALE" : "MISS";
 	return respond_obj(r, o);
 }
 
@@ -481,23 +532,52 @@ attach(struct req *r, struct obj *o)
 	obj_attach(o, &r->rd);
 }
 
+/* Fill in what every fetch for r sends. */
+static void
+spec_for(struct req *r, struct fetch_spec *spec, bool for_cache, struct obj *stale)
+{
+	const char *v;
+
+	memset(spec, 0, sizeof *spec);
+	spec->method = for_cache ? "GET" : r->method;
+	spec->url = ups_url(r->fr->d.ups, r->hash, r->key != NULL ? r->key : r->target);
+	upstream_hdrs(r, for_cache, &spec->hdrs);
+	spec->for_cache = for_cache;
+	spec->reqid = r->id;
+	hdrs_init(&spec->vary_req);
+	if (for_cache)
+		hdrs_copy(&spec->vary_req, &r->in);
+	if (stale != NULL) {
+		/* Revalidate with the stored validators (RFC 9111 4.3.1). */
+		if ((v = hdrs_get(&stale->hdrs, "ETag")) != NULL)
+			hdrs_add(&spec->hdrs, "If-None-Match", v);
+		if ((v = hdrs_get(&stale->hdrs, "Last-Modified")) != NULL)
+			hdrs_add(&spec->hdrs, "If-Modified-Since", v);
+		spec->stale = stale;
+	}
+}
+
 /* Go upstream for r. With o (a BUSY object already indexed) the fetch fills
- * the cache; without, a private object is made (pass). */
+ * the cache; without, a private object is made (pass). With stale, the
+ * stored object o replaces is revalidated and backs up failures. */
 static enum MHD_Result
-start_fetch(struct req *r, struct obj *o, bool for_cache)
+start_fetch_stale(struct req *r, struct obj *o, bool for_cache, struct obj *stale)
 {
 	struct fetch_spec spec;
+	time_t now = time(NULL);
 
 	if (o == NULL)
 		o = obj_new(r->key != NULL ? r->key : r->target,
 		    r->key != NULL ? r->keylen : strlen(r->target), r->hash);
 	attach(r, o);
-	memset(&spec, 0, sizeof spec);
-	spec.method = for_cache ? "GET" : r->method;
-	spec.url = ups_url(r->fr->d.ups, r->hash, r->key != NULL ? r->key : r->target);
-	upstream_hdrs(r, for_cache, &spec.hdrs);
-	spec.for_cache = for_cache;
-	spec.reqid = r->id;
+	spec_for(r, &spec, for_cache, stale);
+	if (stale != NULL) {
+		int64_t age = fresh_current_age(stale->initial_age, stale->response_time, now);
+
+		spec.stale_on_error = fresh_can_sie(&r->reqcc, &stale->rcc, stale->lifetime, age);
+		spec.must_confirm = (stale->rcc.flags & (CC_MUST_REVALIDATE | CC_PROXY_REVALIDATE)) ||
+		    stale->rcc.s_maxage != CC_UNSET;
+	}
 	if (r->body != NULL || (!for_cache && (hdrs_get(&r->in, "Content-Length") != NULL ||
 	    hdrs_get(&r->in, "Transfer-Encoding") != NULL))) {
 		spec.body = r->body;
@@ -511,54 +591,116 @@ start_fetch(struct req *r, struct obj *o, bool for_cache)
 	if (for_cache) {
 		STATS_INC(misses);
 		r->xcache = "MISS";
-		r->fwd = r->fwd != NULL ? r->fwd : "miss";
+		r->fwd = stale != NULL ? "stale" : r->fwd != NULL ? r->fwd : "miss";
 	} else {
 		STATS_INC(passes);
 		r->xcache = "PASS";
 		r->fwd = r->pass == PASS_METHOD ? "method" :
-		    r->pass == PASS_REQUEST ? "request" : "miss";
+		    r->pass == PASS_REQUEST ? "request" : "uri-miss";
 	}
 	fetch_submit(r->fr->d.fetcher, o, &spec);
 	return wait_or_respond(r);
 }
 
-static bool
-request_bypasses_cache(struct req *r)
+static enum MHD_Result
+start_fetch(struct req *r, struct obj *o, bool for_cache)
 {
-	struct cc reqcc;
+	return start_fetch_stale(r, o, for_cache, NULL);
+}
 
-	if (hdrs_get(&r->in, "Authorization") != NULL)
-		return true;
-	cc_parse_hdrs(&reqcc, &r->in, "Cache-Control");
-	return (reqcc.flags & CC_NO_STORE) != 0;
+/* stale-while-revalidate: one background fetch refreshes stale in place. */
+static void
+refresh_in_background(struct req *r, struct obj *stale)
+{
+	struct fetch_spec spec;
+	struct obj *o;
+
+	if (atomic_exchange(&stale->_refreshing, true))
+		return; /* one is already running */
+	o = obj_new(stale->key, stale->keylen, stale->hash);
+	spec_for(r, &spec, true, stale);
+	spec.replace = stale;
+	STATS_INC(upstream_refreshes);
+	fetch_submit(r->fr->d.fetcher, o, &spec);
+	obj_unref(&o);
+}
+
+/* May a stored response answer a request with Authorization (RFC 9111 3.5)? */
+static bool
+auth_allows(const struct req *r, const struct obj *o)
+{
+	return !r->has_auth || (o->rcc.flags & (CC_PUBLIC | CC_MUST_REVALIDATE)) ||
+	    o->rcc.s_maxage != CC_UNSET;
+}
+
+/* The key to look r up under: the URL's, or its variant's when the URL's
+ * vary marker says the stored responses vary (RFC 9111 4.1). Heap string. */
+static char *
+lookup_key(struct req *r, size_t *len)
+{
+	size_t mlen;
+	char *mkey = key_marker(r->key, r->keylen, &mlen), *k = NULL;
+	struct obj *m = cache_lookup(r->fr->d.cache, mkey, mlen, key_hash(mkey, mlen));
+
+	free(mkey);
+	if (m != NULL) {
+		const char *vary = hdrs_get(&m->hdrs, "Vary");
+
+		if (obj_state(m) == OBJ_COMPLETE && vary != NULL)
+			k = key_variant(r->key, r->keylen, vary, &r->in, len);
+		obj_unref(&m);
+	}
+	if (k == NULL) {
+		k = xstrndup(r->key, r->keylen);
+		*len = r->keylen;
+	}
+	return k;
+}
+
+static enum MHD_Result
+respond_only_if_cached(struct req *r)
+{
+	r->xcache = "MISS";
+	r->fwd = "miss";
+	return respond_text(r, 504, "504 Gateway Timeout: not in cache (only-if-cached)\n", NULL, NULL);
 }
 
 static enum MHD_Result
 start_cache_lookup(struct req *r)
 {
 	struct obj *o, *busy;
-	struct cc reqcc;
-	bool pragma;
+	char *lkey;
+	size_t lkeylen;
+	uint64_t lhash;
+	int64_t age;
 	time_t now;
+	bool only_cached = (r->reqcc.flags & CC_ONLY_IF_CACHED) != 0;
 
-	if (request_bypasses_cache(r)) {
+	if (r->reqcc.flags & CC_NO_STORE) {
 		r->pass = PASS_REQUEST;
 		return start_fetch(r, NULL, false);
 	}
-	cc_parse_hdrs(&reqcc, &r->in, "Cache-Control");
-	pragma = !cc_present(&r->in, "Cache-Control") &&
-	    hdrs_list_has(&r->in, "Pragma", "no-cache");
-
 	for (;;) {
-		o = cache_lookup(r->fr->d.cache, r->key, r->keylen, r->hash);
+		if (++r->retries > 4)
+			return respond_error(r, 503);
+		lkey = lookup_key(r, &lkeylen);
+		lhash = key_hash(lkey, lkeylen);
+		o = cache_lookup(r->fr->d.cache, lkey, lkeylen, lhash);
 		if (o == NULL) {
-			busy = obj_new(r->key, r->keylen, r->hash);
+			if (only_cached) {
+				free(lkey);
+				return respond_only_if_cached(r);
+			}
+			busy = obj_new(lkey, lkeylen, lhash);
+			free(lkey);
 			o = cache_insert(r->fr->d.cache, busy);
 			if (o == busy) {
 				obj_unref(&busy);    /* o holds the caller's reference */
 				return start_fetch(r, o, true);
 			}
 			obj_unref(&busy);
+		} else {
+			free(lkey);
 		}
 		obj_lock(o);
 		if (o->state == OBJ_BUSY || o->state == OBJ_STREAMING) {
@@ -567,7 +709,11 @@ start_cache_lookup(struct req *r)
 			    ((o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) && o->base == 0);
 
 			obj_unlock(o);
-			if (!shareable) {
+			if (only_cached) {
+				obj_unref(&o);
+				return respond_only_if_cached(r);
+			}
+			if (!shareable || (!busy_state && !auth_allows(r, o))) {
 				obj_unref(&o);
 				r->pass = PASS_UNCACHEABLE;
 				return start_fetch(r, NULL, false);
@@ -585,40 +731,69 @@ start_cache_lookup(struct req *r)
 			/* A failed fill still indexed for a moment: try again. */
 			cache_remove(r->fr->d.cache, o);
 			obj_unref(&o);
-			if (++r->retries > 3)
-				return respond_error(r, 502);
 			continue;
 		}
 		now = time(NULL);
-		switch (fresh_check(&reqcc, pragma, &o->rcc, o->lifetime,
-		    fresh_current_age(o->initial_age, o->response_time, now))) {
-		case FRESH_HIT:
-			STATS_INC(hits);
-			cache_touch(r->fr->d.cache, o, now);
-			r->xcache = "HIT";
-			r->fwd = NULL;
-			r->obj = o;
-			return respond_obj(r, o);
-		case FRESH_STALE_OK:
-			STATS_INC(stale);
-			r->xcache = "STALE";
-			r->fwd = NULL;
-			r->obj = o;
-			return respond_obj(r, o);
-		case FRESH_REVALIDATE:
-			break;
-		}
-		/* Stale: fetch anew in its place. */
-		busy = obj_new(r->key, r->keylen, r->hash);
-		if (cache_replace(r->fr->d.cache, o, busy)) {
+		age = fresh_current_age(o->initial_age, o->response_time, now);
+		if (o->flags & OBJF_HFM) {
+			if (age < o->lifetime && !only_cached) {
+				/* Known uncacheable: straight upstream, no queueing. */
+				obj_unref(&o);
+				r->pass = PASS_UNCACHEABLE;
+				return start_fetch(r, NULL, false);
+			}
+		} else if (!auth_allows(r, o)) {
 			obj_unref(&o);
-			r->fwd = "stale";
-			return start_fetch(r, busy, true);
+			if (only_cached)
+				return respond_only_if_cached(r);
+			r->pass = PASS_REQUEST;
+			return start_fetch(r, NULL, false);
+		} else {
+			switch (fresh_check(&r->reqcc, r->pragma_no_cache, &o->rcc, o->lifetime, age)) {
+			case FRESH_HIT:
+				STATS_INC(hits);
+				cache_touch(r->fr->d.cache, o, now);
+				r->xcache = "HIT";
+				r->fwd = NULL;
+				r->obj = o;
+				return respond_obj(r, o);
+			case FRESH_STALE_OK:
+				STATS_INC(stale);
+				r->xcache = "STALE";
+				r->fwd = NULL;
+				r->obj = o;
+				return respond_obj(r, o);
+			case FRESH_REVALIDATE:
+				break;
+			}
+			if (only_cached) {
+				obj_unref(&o);
+				return respond_only_if_cached(r);
+			}
+			if (fresh_can_swr(&o->rcc, o->lifetime, age) &&
+			    !(r->reqcc.flags & CC_NO_CACHE) && !r->pragma_no_cache &&
+			    r->reqcc.max_age == CC_UNSET && r->reqcc.min_fresh == CC_UNSET) {
+				/* Serve it now; one background fetch refreshes it. */
+				STATS_INC(stale);
+				refresh_in_background(r, o);
+				r->xcache = "STALE";
+				r->fwd = NULL;
+				r->obj = o;
+				return respond_obj(r, o);
+			}
+		}
+		/* Stale (or an expired hit-for-miss): fetch anew in its place,
+		 * revalidating what is stored. */
+		busy = obj_new(o->key, o->keylen, o->hash);
+		if (cache_replace(r->fr->d.cache, o, busy)) {
+			enum MHD_Result ret;
+
+			ret = start_fetch_stale(r, busy, true, (o->flags & OBJF_HFM) ? NULL : o);
+			obj_unref(&o);
+			return ret;
 		}
 		obj_unref(&busy);
 		obj_unref(&o);
-		if (++r->retries > 3)
-			return respond_error(r, 503);
 	}
 }
 
@@ -746,6 +921,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	case R_READY:
 		if (strcmp(url, fr->d.cfg->health_path) == 0)
 			return respond_health(r);
+		cc_parse_hdrs(&r->reqcc, &r->in, "Cache-Control");
+		r->pragma_no_cache = !cc_present(&r->in, "Cache-Control") &&
+		    hdrs_list_has(&r->in, "Pragma", "no-cache");
+		r->has_auth = hdrs_get(&r->in, "Authorization") != NULL;
 		return start_cache_lookup(r);
 	case R_BODY:
 		if (*upload_data_size != 0) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/key.h"
 #include "store/cache.h"
 #include "store/obj.h"
 #include "util/mem.h"
@@ -194,6 +195,37 @@ index_remove(struct cache *c, struct obj *o)
 	}
 	PTOK(pthread_mutex_unlock(m));
 	return found;
+}
+
+void
+cache_rekey(struct cache *c, struct obj *o, char *newkey, size_t newlen)
+{
+	cache_remove(c, o);
+	free(o->key);
+	o->key = newkey;
+	o->keylen = newlen;
+	o->hash = key_hash(newkey, newlen);
+	cache_put(c, o);
+}
+
+void
+cache_put(struct cache *c, struct obj *o)
+{
+	struct obj *cur;
+
+	for (;;) {
+		cur = cache_insert(c, o);
+		if (cur == o) {
+			obj_unref(&cur);
+			return;
+		}
+		/* Another object holds the key: o replaces it. */
+		if (cache_replace(c, cur, o)) {
+			obj_unref(&cur);
+			return;
+		}
+		obj_unref(&cur);
+	}
 }
 
 void

@@ -47,6 +47,14 @@ struct obj *cache_insert(struct cache *c, struct obj *busy);
  * then. Otherwise returns false and leaves everything unchanged. */
 bool cache_replace(struct cache *c, struct obj *old, struct obj *busy);
 
+/* Move o, which the caller owns a reference to and which no other thread
+ * reads the key of, to a new key: out of the index, key changed, then in
+ * under the new key, replacing whatever was indexed there. */
+void cache_rekey(struct cache *c, struct obj *o, char *newkey, size_t newlen);
+
+/* Index o under its key, replacing whatever is there. */
+void cache_put(struct cache *c, struct obj *o);
+
 /* Take o out of the index and the LRU if it is there. */
 void cache_remove(struct cache *c, struct obj *o);
 

@@ -57,6 +57,11 @@ enum obj_state { OBJ_BUSY = 0, OBJ_STREAMING, OBJ_COMPLETE, OBJ_FAILED };
 #define OBJF_TOO_BIG    0x02u /* outgrew max object size while filling */
 #define OBJF_PAUSED     0x04u /* the fetch is paused by backpressure */
 #define OBJF_ABANDONED  0x08u /* no reader wants it and it will not be kept */
+#define OBJF_HFM        0x10u /* hit-for-miss marker: go upstream, do not wait */
+#define OBJF_MARKER     0x20u /* vary marker: hdrs hold the Vary of the URL */
+
+/* How a fill came to be (const once past BUSY). */
+enum obj_note { NOTE_FETCHED = 0, NOTE_REVALIDATED, NOTE_STALE };
 
 struct obj;
 
@@ -96,6 +101,9 @@ struct obj {
 	int64_t initial_age;        /* corrected initial age (RFC 9111 4.2.3) */
 	int64_t lifetime;           /* freshness lifetime */
 	int64_t expected_len;       /* Content-Length from upstream, -1 unknown */
+	enum obj_note note;
+	int upstream_status;        /* what upstream answered (304 on a revalidation) */
+	atomic_bool _refreshing;    /* a background refresh is running */
 
 	/* (mtx) body */
 	uint8_t *data;
