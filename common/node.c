@@ -102,6 +102,7 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 	fo.idle_ms = cfg.upstream_idle_ms;
 	fo.max_conns = (unsigned)cfg.upstream_conns;
 	fo.max_keep = cfg.max_object_size;
+	fo.hfm_ttl = cfg.hit_for_miss;
 	fo.cache = cache;
 	fo.fcfg = &fcfg;
 	fetcher = fetch_new(&fo);

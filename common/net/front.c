@@ -108,6 +108,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe);
 static enum MHD_Result start_cache_lookup(struct req *r);
 static enum MHD_Result start_fetch(struct req *r, struct obj *o, bool for_cache);
+static enum MHD_Result start_fetch_full(struct req *r, struct obj *o, bool for_cache,
+    struct obj *stale, struct obj *replace);
 static enum MHD_Result wait_or_respond(struct req *r);
 static bool auth_allows(const struct req *r, const struct obj *o);
 
@@ -361,8 +363,6 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 }
 
-/* Answer from o, which is past BUSY. COMPLETE objects go out straight from
- * their buffer; others stream as the fetch fills them. */
 /* RFC 9111 4.4: a successful unsafe request invalidates its target, and
  * the Location and Content-Location it names when they are on this node's
  * origin (a path, or an absolute URL with the request's Host). */
@@ -407,12 +407,91 @@ invalidate_after_unsafe(struct req *r, const struct obj *o)
 		invalidate_one(r, loc);
 }
 
+/* Weak comparison of two entity-tags (RFC 9110 8.8.3.2). */
+static bool
+etag_weak_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen >= 2 && a[0] == 'W' && a[1] == '/') {
+		a += 2;
+		alen -= 2;
+	}
+	if (blen >= 2 && b[0] == 'W' && b[1] == '/') {
+		b += 2;
+		blen -= 2;
+	}
+	return alen == blen && alen >= 2 && a[0] == '"' && memcmp(a, b, alen) == 0;
+}
+
+/* RFC 9111 4.3.2: may a stored response answer r's conditional with 304?
+ * If-None-Match wins over If-Modified-Since. */
+static bool
+not_modified(struct req *r, const struct obj *o)
+{
+	char *inm;
+	const char *etag, *ims, *lm, *p, *e;
+	size_t elen;
+	time_t t_ims, t_lm;
+	bool match = false;
+
+	if (o->status != 200)
+		return false;
+	inm = hdrs_join(&r->in, "If-None-Match");
+	if (inm != NULL) {
+		etag = hdrs_get(&o->hdrs, "ETag");
+		p = inm;
+		while ((p = hdrs_list_next(p, &e, &elen)) != NULL) {
+			if ((elen == 1 && e[0] == '*') ||
+			    (etag != NULL && etag_weak_eq(e, elen, etag, strlen(etag)))) {
+				match = true;
+				break;
+			}
+		}
+		free(inm);
+		return match;
+	}
+	ims = hdrs_get(&r->in, "If-Modified-Since");
+	if (ims == NULL || httpdate_parse(ims, &t_ims) != CDN_OK)
+		return false;
+	lm = hdrs_get(&o->hdrs, "Last-Modified");
+	if (lm == NULL)
+		lm = hdrs_get(&o->hdrs, "Date");
+	if (lm == NULL || httpdate_parse(lm, &t_lm) != CDN_OK)
+		return false;
+	return t_lm <= t_ims;
+}
+
+static enum MHD_Result
+respond_304(struct req *r, struct obj *o)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	add_obj_headers(r, resp, o, time(NULL), true);
+	/* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304 and offers no
+	 * way to leave it out; clients ignore it on a 304. */
+	r->status = 304;
+	r->sent = 0;
+	ret = MHD_queue_response(r->conn, 304, resp);
+	MHD_destroy_response(resp);
+	r->phase = R_DONE;
+	return ret;
+}
+
+/* Answer from o, which is past BUSY. COMPLETE objects go out straight from
+ * their buffer; others stream as the fetch fills them. */
 static enum MHD_Result
 respond_obj(struct req *r, struct obj *o)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	time_t now = time(NULL);
+
+	if (r->pass == PASS_NONE && (hdrs_get(&r->in, "If-None-Match") != NULL ||
+	    hdrs_get(&r->in, "If-Modified-Since") != NULL) && not_modified(r, o))
+		return respond_304(r, o);
 
 	if (o->state == OBJ_COMPLETE) {
 		obj_ref(o);
@@ -563,6 +642,15 @@ spec_for(struct req *r, struct fetch_spec *spec, bool for_cache, struct obj *sta
 static enum MHD_Result
 start_fetch_stale(struct req *r, struct obj *o, bool for_cache, struct obj *stale)
 {
+	return start_fetch_full(r, o, for_cache, stale, NULL);
+}
+
+/* As start_fetch_stale; with replace, o is not indexed and takes replace's
+ * place once it completes as a storable answer (hit-for-miss). */
+static enum MHD_Result
+start_fetch_full(struct req *r, struct obj *o, bool for_cache, struct obj *stale,
+    struct obj *replace)
+{
 	struct fetch_spec spec;
 	time_t now = time(NULL);
 
@@ -571,6 +659,7 @@ start_fetch_stale(struct req *r, struct obj *o, bool for_cache, struct obj *stal
 		    r->key != NULL ? r->keylen : strlen(r->target), r->hash);
 	attach(r, o);
 	spec_for(r, &spec, for_cache, stale);
+	spec.replace = replace;
 	if (stale != NULL) {
 		int64_t age = fresh_current_age(stale->initial_age, stale->response_time, now);
 
@@ -737,10 +826,16 @@ start_cache_lookup(struct req *r)
 		age = fresh_current_age(o->initial_age, o->response_time, now);
 		if (o->flags & OBJF_HFM) {
 			if (age < o->lifetime && !only_cached) {
-				/* Known uncacheable: straight upstream, no queueing. */
+				/* Hit-for-miss: lately uncacheable, so no queueing
+				 * behind one fetch; but a storable answer replaces
+				 * the marker. */
+				enum MHD_Result ret;
+
+				busy = obj_new(o->key, o->keylen, o->hash);
+				r->fwd = "uri-miss";
+				ret = start_fetch_full(r, busy, true, NULL, o);
 				obj_unref(&o);
-				r->pass = PASS_UNCACHEABLE;
-				return start_fetch(r, NULL, false);
+				return ret;
 			}
 		} else if (!auth_allows(r, o)) {
 			obj_unref(&o);

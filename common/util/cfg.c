@@ -71,6 +71,8 @@ static const struct opt opts[] = {
 	  "heuristic freshness as a fraction of the Last-Modified age (default 0.1)" },
 	{ "cache", "heuristic_max", "heuristic-max", 0, T_SECS, F(heuristic_max), "DURATION",
 	  "cap on heuristic freshness (default 1d)" },
+	{ "cache", "hit_for_miss", "hit-for-miss", 0, T_SECS, F(hit_for_miss), "DURATION",
+	  "how long an uncacheable answer keeps later requests from queueing (default 60s)" },
 	{ "limits", "max_header_size", "max-header-size", 0, T_SIZE, F(max_header_size), "SIZE",
 	  "largest request head; bigger gets 431 (default 32K)" },
 	{ "limits", "max_url_length", "max-url-length", 0, T_SIZE, F(max_url_length), "N",
@@ -459,6 +461,7 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->targeted_cc = xstrdup("CDN-Cache-Control");
 	cfg->heuristic_fraction = 0.1;
 	cfg->heuristic_max = 86400;
+	cfg->hit_for_miss = 60;
 	cfg->max_header_size = 32 << 10;
 	cfg->max_url_length = 8192;
 	cfg->max_body_size = 64ULL << 20;

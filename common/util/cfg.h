@@ -44,6 +44,7 @@ struct cfg {
 	char *targeted_cc;       /* CDN-Cache-Control field name, "" for none */
 	double heuristic_fraction;
 	uint64_t heuristic_max;  /* seconds */
+	uint64_t hit_for_miss;   /* seconds an uncacheable answer is remembered */
 
 	/* [limits] */
 	uint64_t max_header_size;
