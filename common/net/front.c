@@ -31,6 +31,7 @@
 #include "http/fresh.h"
 #include "http/hdrs.h"
 #include "http/key.h"
+#include "http/range.h"
 #include "util/httpdate.h"
 #include "net/fetch.h"
 #include "net/front.h"
@@ -111,6 +112,7 @@ static enum MHD_Result start_fetch(struct req *r, struct obj *o, bool for_cache)
 static enum MHD_Result start_fetch_full(struct req *r, struct obj *o, bool for_cache,
     struct obj *stale, struct obj *replace);
 static enum MHD_Result wait_or_respond(struct req *r);
+static enum MHD_Result respond_whole(struct req *r, struct obj *o);
 static bool auth_allows(const struct req *r, const struct obj *o);
 
 static double
@@ -480,18 +482,131 @@ respond_304(struct req *r, struct obj *o)
 	return ret;
 }
 
+/* Should r get part of o (RFC 9110 14)? Ranges are served from stored,
+ * complete 200 answers; a pass relays upstream's own 206. */
+static bool
+wants_range(struct req *r, const struct obj *o)
+{
+	const char *ir, *v;
+	time_t a, b;
+
+	if (r->pass != PASS_NONE || o->status != 200 || strcmp(r->method, "GET") != 0 ||
+	    hdrs_get(&r->in, "Range") == NULL)
+		return false;
+	ir = hdrs_get(&r->in, "If-Range");
+	if (ir == NULL)
+		return true;
+	/* If-Range needs a strong match (RFC 9110 13.1.5): else the whole. */
+	if (ir[0] == '"') {
+		v = hdrs_get(&o->hdrs, "ETag");
+		return v != NULL && strcmp(v, ir) == 0;
+	}
+	v = hdrs_get(&o->hdrs, "Last-Modified");
+	return v != NULL && httpdate_parse(ir, &a) == CDN_OK && httpdate_parse(v, &b) == CDN_OK &&
+	    a == b;
+}
+
+static enum MHD_Result
+respond_range(struct req *r, struct obj *o)
+{
+	struct range rg[RANGE_MAX];
+	unsigned n = 0;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char cr[128];
+	const char *ctype = hdrs_get(&o->hdrs, "Content-Type");
+
+	switch (range_parse(hdrs_get(&r->in, "Range"), o->len, rg, &n)) {
+	case RANGE_IGNORE:
+		return respond_whole(r, o);
+	case RANGE_UNSATISFIABLE:
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL)
+			return MHD_NO;
+		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)o->len);
+		add_obj_headers(r, resp, o, time(NULL), true);
+		MHD_add_response_header(resp, "Content-Range", cr);
+		r->status = 416;
+		break;
+	case RANGE_OK:
+	default:
+		if (n == 1) {
+			obj_ref(o);
+			resp = MHD_create_response_from_buffer_with_free_callback_cls(
+			    (size_t)(rg[0].last - rg[0].first + 1), o->data + rg[0].first,
+			    free_obj_ref, o);
+			if (resp == NULL) {
+				struct obj *tmp = o;
+
+				obj_unref(&tmp);
+				return MHD_NO;
+			}
+			snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)rg[0].first,
+			    (unsigned long long)rg[0].last, (unsigned long long)o->len);
+			add_obj_headers(r, resp, o, time(NULL), false);
+			MHD_add_response_header(resp, "Content-Range", cr);
+			r->sent = rg[0].last - rg[0].first + 1;
+		} else {
+			/* multipart/byteranges (RFC 9110 14.6): one copy, built here. */
+			char boundary[40], *body, *ct;
+			size_t cap = 0, len = 0;
+
+			snprintf(boundary, sizeof boundary, "CDN-%016llx", (unsigned long long)r->id * 2654435761ULL);
+			for (unsigned i = 0; i < n; i++)
+				cap += 256 + (ctype != NULL ? strlen(ctype) : 0) +
+				    (size_t)(rg[i].last - rg[i].first + 1);
+			cap += 64;
+			body = xmalloc(cap);
+			for (unsigned i = 0; i < n; i++) {
+				len += (size_t)snprintf(body + len, cap - len,
+				    "\r\n--%s\r\n%s%s%sContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+				    boundary, ctype != NULL ? "Content-Type: " : "", ctype != NULL ? ctype : "",
+				    ctype != NULL ? "\r\n" : "", (unsigned long long)rg[i].first,
+				    (unsigned long long)rg[i].last, (unsigned long long)o->len);
+				memcpy(body + len, o->data + rg[i].first, (size_t)(rg[i].last - rg[i].first + 1));
+				len += (size_t)(rg[i].last - rg[i].first + 1);
+			}
+			len += (size_t)snprintf(body + len, cap - len, "\r\n--%s--\r\n", boundary);
+			resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+			if (resp == NULL) {
+				free(body);
+				return MHD_NO;
+			}
+			add_obj_headers(r, resp, o, time(NULL), false);
+			MHD_del_response_header(resp, "Content-Type", ctype != NULL ? ctype : "");
+			ct = xasprintf("multipart/byteranges; boundary=%s", boundary);
+			MHD_add_response_header(resp, "Content-Type", ct);
+			free(ct);
+			r->sent = len;
+		}
+		r->status = 206;
+		break;
+	}
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	r->phase = R_DONE;
+	return ret;
+}
+
 /* Answer from o, which is past BUSY. COMPLETE objects go out straight from
  * their buffer; others stream as the fetch fills them. */
 static enum MHD_Result
 respond_obj(struct req *r, struct obj *o)
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	time_t now = time(NULL);
-
 	if (r->pass == PASS_NONE && (hdrs_get(&r->in, "If-None-Match") != NULL ||
 	    hdrs_get(&r->in, "If-Modified-Since") != NULL) && not_modified(r, o))
 		return respond_304(r, o);
+	if (wants_range(r, o) && o->state == OBJ_COMPLETE)
+		return respond_range(r, o);
+	return respond_whole(r, o);
+}
+
+static enum MHD_Result
+respond_whole(struct req *r, struct obj *o)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	time_t now = time(NULL);
 
 	if (o->state == OBJ_COMPLETE) {
 		obj_ref(o);
@@ -563,7 +678,11 @@ wait_or_respond(struct req *r)
 
 	obj_lock(o);
 	st = o->state;
-	if (st == OBJ_BUSY) {
+	if (st == OBJ_BUSY || (st == OBJ_STREAMING && r->pass == PASS_NONE &&
+	    hdrs_get(&r->in, "Range") != NULL && o->status == 200 &&
+	    (o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG))) {
+		/* No head yet, or a range wanted from a body still arriving:
+		 * sleep until the object changes. */
 		r->rd.waiting = true;
 		r->suspended = true;
 		MHD_suspend_connection(r->conn);
