@@ -103,6 +103,7 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 	fo.max_conns = (unsigned)cfg.upstream_conns;
 	fo.max_keep = cfg.max_object_size;
 	fo.hfm_ttl = cfg.hit_for_miss;
+	fo.coalesce_ms = cfg.coalesce_timeout_ms;
 	fo.cache = cache;
 	fo.fcfg = &fcfg;
 	fetcher = fetch_new(&fo);

@@ -71,6 +71,8 @@ struct fetch_job {
 	struct hdrs resp;
 	struct digest dg;
 	uint64_t deadline;       /* monotonic ms for the response head */
+	uint64_t release_at;     /* monotonic ms to release coalesced waiters */
+	bool released;
 	time_t request_time;
 	struct fetch_job *prev, *next;   /* active list */
 	struct fetch_job *znext;         /* zombie list */
@@ -431,6 +433,32 @@ place_variant(struct fetch_job *j)
 	return true;
 }
 
+/* A shared cache must not store the fields named by private="..." and may
+ * not send those of no-cache="..." without revalidation (RFC 9111 5.2.2.4,
+ * 5.2.2.7): they are left out of what is stored and shared. */
+static void
+strip_qualified(struct hdrs *h, const struct cc *rcc)
+{
+	const char *lists[2] = { NULL, NULL }, *p, *e;
+	size_t elen;
+	char name[128];
+
+	if (rcc->flags & CC_PRIVATE_FIELDS)
+		lists[0] = rcc->private_fields;
+	if (rcc->flags & CC_NO_CACHE_FIELDS)
+		lists[1] = rcc->no_cache_fields;
+	for (int i = 0; i < 2; i++) {
+		p = lists[i];
+		while (p != NULL && (p = hdrs_list_next(p, &e, &elen)) != NULL) {
+			if (elen >= sizeof name)
+				continue;
+			memcpy(name, e, elen);
+			name[elen] = '\0';
+			hdrs_del(h, name);
+		}
+	}
+}
+
 static void
 headers_done(struct fetch_job *j)
 {
@@ -478,6 +506,8 @@ headers_done(struct fetch_job *j)
 			storable = false;
 		if (storable)
 			storable = place_variant(j);
+		if (storable)
+			strip_qualified(&j->resp, &o->rcc);
 		if (storable)
 			flags |= OBJF_CACHEABLE;
 		else
@@ -611,6 +641,7 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 	j->easy = e;
 	j->request_time = time(NULL);
 	j->deadline = now_ms() + f->opts.first_byte_ms;
+	j->release_at = f->opts.coalesce_ms > 0 ? now_ms() + f->opts.coalesce_ms : UINT64_MAX;
 	digest_init(&j->dg);
 	j->slist = build_slist(&j->req, j->has_body);
 	curl_easy_setopt(e, CURLOPT_URL, j->url);
@@ -804,8 +835,12 @@ check_deadlines(struct fetcher *f)
 
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (!j->headers_done && now >= j->deadline)
+		if (!j->headers_done && now >= j->deadline) {
 			job_finish(j, CURLE_OPERATION_TIMEDOUT);
+		} else if (!j->headers_done && !j->released && now >= j->release_at) {
+			j->released = true;
+			obj_release_waiters(j->obj);
+		}
 	}
 }
 

@@ -26,6 +26,7 @@ struct fetcher;
 struct fetch_opts {
 	uint64_t connect_ms;      /* connect timeout: then 502 */
 	uint64_t first_byte_ms;   /* until the response head: then 504 */
+	uint64_t coalesce_ms;     /* waiters on a fetch with no head by then go alone */
 	uint64_t idle_ms;         /* a body stalled this long is aborted */
 	unsigned max_conns;       /* upstream connection pool */
 	uint64_t max_keep;        /* largest body kept in the cache */

@@ -678,6 +678,15 @@ wait_or_respond(struct req *r)
 
 	obj_lock(o);
 	st = o->state;
+	if (st == OBJ_BUSY && (o->flags & OBJF_RELEASED) && !r->owner) {
+		/* The fetch we waited on is slow: go upstream alone (bounded
+		 * coalescing), without the cache. */
+		obj_unlock(o);
+		obj_detach(o, &r->rd);
+		obj_unref(&r->obj);
+		r->pass = PASS_UNCACHEABLE;
+		return start_fetch(r, NULL, false);
+	}
 	if (st == OBJ_BUSY || (st == OBJ_STREAMING && r->pass == PASS_NONE &&
 	    hdrs_get(&r->in, "Range") != NULL && o->status == 200 &&
 	    (o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG))) {

@@ -231,6 +231,17 @@ obj_complete(struct obj *o, const uint8_t sha[DIGEST_LEN])
 }
 
 void
+obj_release_waiters(struct obj *o)
+{
+	obj_lock(o);
+	if (o->state == OBJ_BUSY) {
+		o->flags |= OBJF_RELEASED;
+		wake_all_locked(o);
+	}
+	obj_unlock(o);
+}
+
+void
 obj_fail(struct obj *o, int error_status)
 {
 	obj_lock(o);

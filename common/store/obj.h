@@ -59,6 +59,7 @@ enum obj_state { OBJ_BUSY = 0, OBJ_STREAMING, OBJ_COMPLETE, OBJ_FAILED };
 #define OBJF_ABANDONED  0x08u /* no reader wants it and it will not be kept */
 #define OBJF_HFM        0x10u /* hit-for-miss marker: go upstream, do not wait */
 #define OBJF_MARKER     0x20u /* vary marker: hdrs hold the Vary of the URL */
+#define OBJF_RELEASED   0x40u /* waited on too long: waiters go upstream themselves */
 
 /* How a fill came to be (const once past BUSY). */
 enum obj_note { NOTE_FETCHED = 0, NOTE_REVALIDATED, NOTE_STALE };
@@ -142,6 +143,9 @@ void obj_set_headers(struct obj *o, int status, struct hdrs *hdrs, unsigned flag
 int obj_append(struct obj *o, const void *p, size_t n, uint64_t max_keep);
 /* STREAMING -> COMPLETE with the body's digest; wakes readers. */
 void obj_complete(struct obj *o, const uint8_t sha[DIGEST_LEN]);
+/* Still BUSY after the coalescing timeout: set OBJF_RELEASED and wake the
+ * readers, so those that only wait on this fetch go upstream themselves. */
+void obj_release_waiters(struct obj *o);
 /* Any state -> FAILED with 502 or 504; wakes readers. */
 void obj_fail(struct obj *o, int error_status);
 

@@ -45,6 +45,7 @@ struct cfg {
 	double heuristic_fraction;
 	uint64_t heuristic_max;  /* seconds */
 	uint64_t hit_for_miss;   /* seconds an uncacheable answer is remembered */
+	uint64_t coalesce_timeout_ms; /* waiting on another request's fetch, at most */
 
 	/* [limits] */
 	uint64_t max_header_size;

@@ -17,6 +17,7 @@ enum cdn_err {
 	CDN_INVAL = -5,    /* bad input: caller gets a clear error */
 	CDN_NOTFOUND = -6,
 	CDN_TOOBIG = -7,
+	CDN_CORRUPT = -8,  /* stored data failed its checksum; it was dropped */
 };
 
 #endif
