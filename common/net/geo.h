@@ -31,7 +31,14 @@
  *
  * Addresses: IPv4 and IPv4-mapped IPv6 (::ffff:a.b.c.d, as a dual-stack
  * socket reports IPv4 peers) are the same address everywhere: in the CIDR
- * file, the trusted list, the range files and the mmdb lookup.
+ * file, the trusted list, the range files and the mmdb lookup. So IPv4 lies
+ * inside ::/0 (at ::ffff:0:0/96): a CIDR line "::/0 X" also covers IPv4
+ * unless a more specific IPv4 line (0.0.0.0/0 Y) says otherwise.
+ *
+ * CIDR file lines are "ADDR/LEN REGION" or "ADDR REGION" (one host). A line
+ * is refused, with FILE:LINE, for a bad address or prefix length, host bits
+ * set below the prefix (10.0.0.1/8), a missing region or an extra field, a
+ * bad region name, or a network already given on an earlier line.
  *
  * Ownership and threads: geo_new loads everything; the struct geo is then
  * immutable until geo_free, so lookups from any number of threads need no
@@ -62,7 +69,10 @@ struct geo_mapping {
 
 /* Which header a trusted proxy's client address is read from. */
 enum geo_fwd {
-	GEO_FWD_AUTO = 0,   /* X-Forwarded-For if the request has one, else Forwarded */
+	/* X-Forwarded-For if the request has one, else Forwarded. If the proxies
+	 * set only one of them, name it: a client could otherwise send the other
+	 * one and pick its own region. */
+	GEO_FWD_AUTO = 0,
 	GEO_FWD_XFF,        /* only X-Forwarded-For */
 	GEO_FWD_FORWARDED,  /* only Forwarded */
 };
