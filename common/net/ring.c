@@ -55,6 +55,8 @@ struct bpoint {
 	uint32_t node;
 };
 
+static uint64_t be64(const uint8_t *p);
+static void group_digest(const char *id, unsigned g, uint8_t sha[DIGEST_LEN]);
 static int cmp_bpoint(const void *a, const void *b);
 static int cmp_id(const void *a, const void *b);
 static const char *validate(const struct ring_node *nodes, unsigned n, unsigned vnodes,
@@ -235,7 +237,7 @@ ring_new(const struct ring_node *nodes, unsigned n, unsigned vnodes, const char 
 	bp = xcalloc(total > 0 ? total : 1, sizeof *bp);
 	for (unsigned i = 0; i < n; i++)
 		at += add_points(bp + at, r->ids[i], i, nodes[i].weight * vnodes);
-	AZ(at != r->npoints);
+	AN(at == r->npoints);
 	qsort(bp, r->npoints, sizeof *bp, cmp_bpoint);
 	r->pos = xcalloc(total > 0 ? total : 1, sizeof *r->pos);
 	r->node = xcalloc(total > 0 ? total : 1, sizeof *r->node);

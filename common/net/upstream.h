@@ -2,9 +2,16 @@
  * upstream.h (module ups_): which upstream a request goes to.
  *
  * A node with one -u sends everything there. A node with several treats
- * them as one tier and, for now, picks by key hash modulo the count; the
- * routing issue replaces this with the consistent-hash ring and health.
- * Thread-safe: the set is immutable after ups_new.
+ * them as one tier: a consistent-hash ring (net/ring.h) over their
+ * "host:port" identities, weight 1 each, picks the owner of each key, so an
+ * edge and the shields of the tier agree on every key's owner. Upstream
+ * indexes (ups_base, the ring's node indexes) are the same, so a health
+ * checker built from ups_bases (net/health.h) shares them too.
+ *
+ * Two -u naming the same host:port are one upstream (the later one is
+ * dropped with a warning), so ups_count may be below the number given.
+ *
+ * Thread-safe: the set and its ring are immutable after ups_new.
  */
 #ifndef CDN_UPSTREAM_H
 #define CDN_UPSTREAM_H
@@ -12,13 +19,22 @@
 #include <stdint.h>
 
 struct ups;
+struct ring;
 
 struct ups *ups_new(char *const *urls, unsigned n);
 void ups_free(struct ups **up);
 unsigned ups_count(const struct ups *u);
-/* Base URL (no trailing slash) of the upstream for a key hash. */
+/* Base URL (no trailing slash) of the ring owner of a key hash, ignoring
+ * health (use ring_lookup_n on ups_ring for failover). */
 const char *ups_pick(const struct ups *u, uint64_t hash);
 /* The full upstream URL for a request target: base + target (xmalloc'd). */
 char *ups_url(const struct ups *u, uint64_t hash, const char *target);
+
+/* The tier's ring; node idx of the ring is upstream idx. Lives as long as u. */
+const struct ring *ups_ring(const struct ups *u);
+/* Base URL (no trailing slash) of upstream idx < ups_count. */
+const char *ups_base(const struct ups *u, unsigned idx);
+/* All ups_count base URLs, in index order (for health_new). */
+char *const *ups_bases(const struct ups *u);
 
 #endif
