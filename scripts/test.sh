@@ -79,7 +79,7 @@ run_build() {
 		return 1
 	fi
 
-	section "$label: make check ${check_env}"
+	section "$label: make check${check_env:+ $check_env}"
 	local marker rc=0
 	marker=$(mktemp "$dir/.check-start.XXXXXX")
 	# shellcheck disable=SC2086 # check_env is a list of words

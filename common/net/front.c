@@ -1242,7 +1242,8 @@ front_start(const struct front_deps *deps)
 	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 	    (uint16_t)port, NULL, NULL, on_request, fr,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    /* One thread means no pool (libmicrohttpd warns about a pool of 1). */
+	    MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->client_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->max_header_size + 16384),
