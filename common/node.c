@@ -19,6 +19,7 @@
 #include "http/fresh.h"
 #include "net/fetch.h"
 #include "net/front.h"
+#include "net/health.h"
 #include "net/upstream.h"
 #include "node.h"
 #include "store/cache.h"
@@ -49,6 +50,7 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 	struct cache *cache = NULL;
 	struct ups *ups = NULL;
 	struct fetcher *fetcher = NULL;
+	struct health *health = NULL;
 	struct front *front = NULL;
 	struct admin *admin = NULL;
 	struct front_deps fd;
@@ -96,6 +98,21 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 
 	cache = cache_new(cfg.mem_size);
 	ups = ups_new(cfg.upstream.v, cfg.upstream.n);
+	if (ups_count(ups) >= 2 && cfg.health_interval_ms > 0) {
+		/* Heartbeats only where there is a choice: a single upstream
+		 * (an origin) is asked whatever its health. */
+		struct health_opts ho;
+
+		health_opts_default(&ho);
+		ho.interval_ms = cfg.health_interval_ms;
+		ho.timeout_ms = cfg.health_timeout_ms;
+		ho.fall = (unsigned)cfg.health_fall;
+		ho.rise = (unsigned)cfg.health_rise;
+		ho.path = cfg.health_path;
+		health = health_new(ups_bases(ups), ups_count(ups), &ho);
+		if (health_start(health) != CDN_OK)
+			goto Exit;
+	}
 	memset(&fo, 0, sizeof fo);
 	fo.connect_ms = cfg.connect_timeout_ms;
 	fo.first_byte_ms = cfg.upstream_timeout_ms;
@@ -106,6 +123,9 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 	fo.coalesce_ms = cfg.coalesce_timeout_ms;
 	fo.cache = cache;
 	fo.fcfg = &fcfg;
+	fo.ups = ups;
+	fo.health = health;
+	fo.max_attempts = (unsigned)cfg.upstream_attempts;
 	fetcher = fetch_new(&fo);
 	if (fetch_start(fetcher) != CDN_OK)
 		goto Exit;
@@ -166,6 +186,10 @@ Exit:
 	admin_stop(&admin);
 	front_stop(&front);
 	fetch_free(&fetcher);
+	if (health != NULL) {
+		health_stop(health);
+		health_free(&health);
+	}
 	cache_free(&cache);
 	ups_free(&ups);
 	admin_tokens_free(&tokens);

@@ -21,6 +21,7 @@
 	X(coalesced, "requests that waited on another request's fetch") \
 	X(upstream_requests, "requests sent upstream") \
 	X(upstream_errors, "upstream requests that failed (refused, timeout, reset)") \
+	X(upstream_retries, "upstream requests retried on the next node of the ring") \
 	X(upstream_refreshes, "background refreshes (stale-while-revalidate)") \
 	X(upstream_timeouts, "upstream requests that timed out") \
 	X(client_errors, "requests refused as malformed or over a limit") \

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "http/hdrs.h"
@@ -74,10 +75,11 @@ append_folded(char *buf, size_t at, const char *s)
 }
 
 char *
-key_variant(const char *key, size_t keylen, const char *vary, const struct hdrs *req, size_t *len)
+key_variant(const char *key, size_t keylen, uint64_t gen, const char *vary,
+    const struct hdrs *req, size_t *len)
 {
 	const char *p = vary, *elem;
-	size_t elen, cap = keylen + 2, at;
+	size_t elen, cap = keylen + 2 + 24, at;
 	char *out, name[128];
 
 	/* First pass: size and the "*" check. */
@@ -97,6 +99,8 @@ key_variant(const char *key, size_t keylen, const char *vary, const struct hdrs 
 	out = xmalloc(cap);
 	memcpy(out, key, keylen);
 	at = keylen;
+	out[at++] = KEY_VARIANT_SEP;
+	at += (size_t)snprintf(out + at, cap - at, "%llu", (unsigned long long)gen);
 	out[at++] = KEY_VARIANT_SEP;
 	p = vary;
 	while ((p = hdrs_list_next(p, &elem, &elen)) != NULL) {
@@ -119,6 +123,19 @@ key_variant(const char *key, size_t keylen, const char *vary, const struct hdrs 
 	out[at] = '\0';
 	*len = at;
 	return out;
+}
+
+uint64_t
+key_variant_gen(const char *key, size_t len)
+{
+	size_t b = key_base_len(key, len);
+	uint64_t g = 0;
+
+	if (b == len || key[b] != KEY_VARIANT_SEP)
+		return 0;
+	for (size_t i = b + 1; i < len && key[i] >= '0' && key[i] <= '9'; i++)
+		g = g * 10 + (uint64_t)(key[i] - '0');
+	return g;
 }
 
 char *

@@ -23,19 +23,23 @@ uint64_t key_hash(const char *key, size_t len);
 struct hdrs;
 
 /* Secondary keys (RFC 9111 4.1). A response with Vary is stored under
- * KEY "\x01" SUFFIX, where SUFFIX lists each named request field's value,
- * normalised (lower-case names, values with runs of whitespace folded and
- * trimmed, repeated lines joined with ", "); the fields a URL varies on are
- * remembered under KEY "\x02" (the vary marker). Both bytes cannot occur in
- * a request target, so no target collides with them. */
+ * KEY "\x01" GEN "\x01" SUFFIX, where SUFFIX lists each named request
+ * field's value, normalised (lower-case names, whitespace runs folded and
+ * trimmed, repeated lines joined with ", "), and GEN is the generation of
+ * the URL's vary marker, stored under KEY "\x02", which remembers what the
+ * URL varies on. Dropping the marker (a purge, a Vary change) makes every
+ * variant of the URL unreachable at once; they then age out of the LRU.
+ * Neither byte can occur in a request target, so nothing collides. */
 #define KEY_VARIANT_SEP '\x01'
 #define KEY_MARKER_SEP  '\x02'
 
-/* Build "KEY\x01SUFFIX" for the request fields req named in vary (a Vary
+/* Build the variant key for the request fields req named in vary (a Vary
  * field value, several lines joined). Returns a heap string (xmalloc) and
  * its length in *len, or NULL when vary contains "*" (never matches). */
-char *key_variant(const char *key, size_t keylen, const char *vary, const struct hdrs *req,
-    size_t *len);
+char *key_variant(const char *key, size_t keylen, uint64_t gen, const char *vary,
+    const struct hdrs *req, size_t *len);
+/* The generation inside a variant key, or 0 if key is not one. */
+uint64_t key_variant_gen(const char *key, size_t len);
 /* "KEY\x02" as a heap string. */
 char *key_marker(const char *key, size_t keylen, size_t *len);
 /* Length of the URL part of a stored key (before any \x01 or \x02). */

@@ -28,6 +28,9 @@
 #include "http/fresh.h"
 #include "http/key.h"
 #include "net/fetch.h"
+#include "net/health.h"
+#include "net/ring.h"
+#include "net/upstream.h"
 #include "store/cache.h"
 #include "store/obj.h"
 #include "util/digest.h"
@@ -52,7 +55,11 @@ struct fetch_job {
 	struct obj *obj;
 	CURL *easy;
 	struct curl_slist *slist;
-	char *url;
+	char *url;                       /* of the current attempt */
+	char *target;
+	uint64_t hash;
+	unsigned nodes[4], nnodes, attempt;
+	bool deadline_hit;
 	char *method;
 	struct hdrs req;
 	uint8_t *body;
@@ -100,9 +107,13 @@ static void fill_unpause(void *fill);
 static void fill_abandon(void *fill);
 static void job_finish(struct fetch_job *j, CURLcode rc);
 static void job_free(struct fetch_job *j);
+static bool retryable(const struct fetch_job *j, CURLcode rc);
 static void *loop(void *arg);
 
 static const struct obj_fill_ops fill_ops = { fill_unpause, fill_abandon };
+
+/* Generations of vary markers (see http/key.h). */
+static atomic_uint_fast64_t marker_gen;
 
 static uint64_t
 now_ms(void)
@@ -182,8 +193,9 @@ fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec)
 	j->f = f;
 	obj_ref(o);
 	j->obj = o;
-	j->url = spec->url;
-	spec->url = NULL;
+	j->target = spec->target;
+	spec->target = NULL;
+	j->hash = spec->hash;
 	j->method = xstrdup(spec->method);
 	j->req = spec->hdrs;
 	hdrs_init(&spec->hdrs);
@@ -385,6 +397,11 @@ place_variant(struct fetch_job *j)
 	bool in_index = j->replace == NULL;
 
 	mkey = key_marker(o->key, base, &mlen);
+	if (vary != NULL && strchr(vary, '*') != NULL) {
+		free(vary);
+		free(mkey);
+		return false; /* Vary: * never matches a later request */
+	}
 	if (vary == NULL) {
 		if (base != o->keylen) {
 			/* No longer varies: back under the plain key, marker gone. */
@@ -406,7 +423,23 @@ place_variant(struct fetch_job *j)
 		free(mkey);
 		return true;
 	}
-	nkey = key_variant(o->key, base, vary, &j->vary_req, &nlen);
+	/* Keep the URL's marker (and so its other variants) while the Vary is
+	 * the same; a new Vary starts a new generation. */
+	m = cache_lookup(c, mkey, mlen, key_hash(mkey, mlen));
+	if (m != NULL) {
+		const char *mv = hdrs_get(&m->hdrs, "Vary");
+
+		if (obj_state(m) != OBJ_COMPLETE || mv == NULL || strcmp(mv, vary) != 0)
+			obj_unref(&m);
+	}
+	if (m == NULL) {
+		m = marker_new(mkey, mlen, OBJF_MARKER, vary, INT32_MAX);
+		m->gen = atomic_fetch_add(&marker_gen, 1) + 1;
+		cache_put(c, m);
+		cache_commit(c, m, time(NULL));
+	}
+	nkey = key_variant(o->key, base, m->gen, vary, &j->vary_req, &nlen);
+	obj_unref(&m);
 	if (nkey == NULL) {
 		free(vary);
 		free(mkey);
@@ -424,10 +457,6 @@ place_variant(struct fetch_job *j)
 	} else {
 		free(nkey);
 	}
-	m = marker_new(mkey, mlen, OBJF_MARKER, vary, INT32_MAX);
-	cache_put(c, m);
-	cache_commit(c, m, time(NULL));
-	obj_unref(&m);
 	free(vary);
 	free(mkey);
 	return true;
@@ -631,6 +660,25 @@ build_slist(const struct hdrs *h, bool has_body)
 	return sl;
 }
 
+/* The nodes to try for j, best first: live ones in ring order from the
+ * key; if none is live, all of them (health may lag behind a recovery). */
+static void
+choose_nodes(struct fetcher *f, struct fetch_job *j)
+{
+	const struct ring *r = ups_ring(f->opts.ups);
+	unsigned k = f->opts.max_attempts;
+
+	if (k > ARRAY_LEN(j->nodes))
+		k = ARRAY_LEN(j->nodes);
+	if (k == 0)
+		k = 1;
+	j->nnodes = f->opts.health != NULL ?
+	    ring_lookup_n(r, j->hash, k, health_up, f->opts.health, j->nodes) : 0;
+	if (j->nnodes == 0)
+		j->nnodes = ring_lookup_n(r, j->hash, k, NULL, NULL, j->nodes);
+	AN(j->nnodes);
+}
+
 static void
 job_begin(struct fetcher *f, struct fetch_job *j)
 {
@@ -639,6 +687,10 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 
 	AN(e);
 	j->easy = e;
+	if (j->nnodes == 0)
+		choose_nodes(f, j);
+	free(j->url);
+	j->url = xasprintf("%s%s", ups_base(f->opts.ups, j->nodes[j->attempt]), j->target);
 	j->request_time = time(NULL);
 	j->deadline = now_ms() + f->opts.first_byte_ms;
 	j->release_at = f->opts.coalesce_ms > 0 ? now_ms() + f->opts.coalesce_ms : UINT64_MAX;
@@ -682,6 +734,32 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 	}
 }
 
+/* May a failed attempt go to the next node? Only before any answer, and
+ * for a method that is not idempotent only when nothing can have reached
+ * the node (the connection was never made). */
+static bool
+retryable(const struct fetch_job *j, CURLcode rc)
+{
+	bool idempotent = strcmp(j->method, "GET") == 0 || strcmp(j->method, "HEAD") == 0 ||
+	    strcmp(j->method, "PUT") == 0 || strcmp(j->method, "DELETE") == 0 ||
+	    strcmp(j->method, "OPTIONS") == 0;
+
+	if (j->deadline_hit)
+		return false;
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return true;
+	case CURLE_OPERATION_TIMEDOUT: /* here: the connect timeout */
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		return idempotent;
+	default:
+		return false;
+	}
+}
+
 /* A complete answer for the cache: account it in the memory tier, or, for
  * a background refresh, put it in place of the object it refreshes. */
 static void
@@ -715,6 +793,34 @@ job_finish(struct fetch_job *j, CURLcode rc)
 	int status;
 
 	AZ(j->done);
+	if (rc != CURLE_OK && !j->headers_done && !j->failed_write) {
+		if (f->opts.health != NULL)
+			health_report_failure(f->opts.health, j->nodes[j->attempt]);
+		if (retryable(j, rc) && j->attempt + 1 < j->nnodes) {
+			log_req(LVL_WARN, j->reqid, "upstream %s failed (%s): trying the next node",
+			    j->url, curl_easy_strerror(rc));
+			STATS_INC(upstream_retries);
+			curl_multi_remove_handle(f->multi, j->easy);
+			curl_easy_cleanup(j->easy);
+			j->easy = NULL;
+			curl_slist_free_all(j->slist);
+			j->slist = NULL;
+			digest_fini(&j->dg);
+			if (j->prev != NULL)
+				j->prev->next = j->next;
+			else
+				f->active = j->next;
+			if (j->next != NULL)
+				j->next->prev = j->prev;
+			j->prev = j->next = NULL;
+			j->status = 0;
+			hdrs_fini(&j->resp);
+			hdrs_init(&j->resp);
+			j->attempt++;
+			job_begin(f, j);
+			return;
+		}
+	}
 	j->done = true;
 	curl_multi_remove_handle(f->multi, j->easy);
 	if (j->prev != NULL)
@@ -775,6 +881,7 @@ job_free(struct fetch_job *j)
 	if (j->replace != NULL)
 		obj_unref(&j->replace);
 	free(j->url);
+	free(j->target);
 	free(j->method);
 	free(j->body);
 	obj_unref(&j->obj);
@@ -836,6 +943,7 @@ check_deadlines(struct fetcher *f)
 	for (; j != NULL; j = next) {
 		next = j->next;
 		if (!j->headers_done && now >= j->deadline) {
+			j->deadline_hit = true;
 			job_finish(j, CURLE_OPERATION_TIMEDOUT);
 		} else if (!j->headers_done && !j->released && now >= j->release_at) {
 			j->released = true;

@@ -20,7 +20,9 @@
 #include "http/hdrs.h"
 
 struct cache;
+struct health;
 struct obj;
+struct ups;
 struct fetcher;
 
 struct fetch_opts {
@@ -32,13 +34,20 @@ struct fetch_opts {
 	uint64_t max_keep;        /* largest body kept in the cache */
 	uint64_t hfm_ttl;         /* seconds an uncacheable answer is remembered (hit-for-miss) */
 	struct cache *cache;      /* where cacheable fetches live */
+	struct ups *ups;          /* the upstream tier (ring) */
+	struct health *health;    /* its heartbeats, or NULL */
+	unsigned max_attempts;    /* nodes tried when connecting fails (>= 1) */
 	const struct fresh_cfg *fcfg;
 };
 
-/* What to send. fetch_submit takes ownership of url, hdrs' contents and body. */
+/* What to send. fetch_submit takes ownership of target, hdrs' contents and
+ * body. The upstream node is the ring owner of hash among live nodes; when
+ * it cannot be reached the next live node is tried (before any byte of an
+ * answer, and for non-idempotent methods only when nothing was sent). */
 struct fetch_spec {
 	const char *method;       /* copied */
-	char *url;
+	char *target;             /* request target appended to the node's base URL */
+	uint64_t hash;            /* key hash: picks the node on the ring */
 	struct hdrs hdrs;         /* request fields to send (hop-by-hop removed) */
 	uint8_t *body;            /* NULL for none */
 	size_t body_len;

@@ -373,7 +373,6 @@ invalidate_one(struct req *r, const char *target)
 {
 	const char *k = NULL, *host = hdrs_get(&r->in, "Host");
 	size_t klen = 0, hlen;
-	struct obj *o;
 
 	if (target[0] == '/') {
 		k = key_from_target(target, &klen);
@@ -387,11 +386,7 @@ invalidate_one(struct req *r, const char *target)
 	}
 	if (k == NULL)
 		return;
-	o = cache_lookup(r->fr->d.cache, k, klen, key_hash(k, klen));
-	if (o != NULL) {
-		cache_remove(r->fr->d.cache, o);
-		obj_unref(&o);
-	}
+	cache_purge_url(r->fr->d.cache, k, klen);
 }
 
 static void
@@ -660,7 +655,7 @@ variant_matches(struct req *r, const struct obj *o)
 
 	if (vary == NULL)
 		return true;
-	k = key_variant(r->key, r->keylen, vary, &r->in, &len);
+	k = key_variant(r->key, r->keylen, key_variant_gen(o->key, o->keylen), vary, &r->in, &len);
 	if (k == NULL)
 		return false;
 	same = len == o->keylen && memcmp(k, o->key, len) == 0;
@@ -747,7 +742,8 @@ spec_for(struct req *r, struct fetch_spec *spec, bool for_cache, struct obj *sta
 
 	memset(spec, 0, sizeof *spec);
 	spec->method = for_cache ? "GET" : r->method;
-	spec->url = ups_url(r->fr->d.ups, r->hash, r->key != NULL ? r->key : r->target);
+	spec->target = xstrdup(r->key != NULL ? r->key : r->target);
+	spec->hash = r->hash;
 	upstream_hdrs(r, for_cache, &spec->hdrs);
 	spec->for_cache = for_cache;
 	spec->reqid = r->id;
@@ -864,7 +860,7 @@ lookup_key(struct req *r, size_t *len)
 		const char *vary = hdrs_get(&m->hdrs, "Vary");
 
 		if (obj_state(m) == OBJ_COMPLETE && vary != NULL)
-			k = key_variant(r->key, r->keylen, vary, &r->in, len);
+			k = key_variant(r->key, r->keylen, m->gen, vary, &r->in, len);
 		obj_unref(&m);
 	}
 	if (k == NULL) {

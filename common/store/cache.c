@@ -228,6 +228,28 @@ cache_put(struct cache *c, struct obj *o)
 	}
 }
 
+unsigned
+cache_purge_url(struct cache *c, const char *key, size_t keylen)
+{
+	size_t mlen;
+	char *mkey = key_marker(key, keylen, &mlen);
+	struct obj *o;
+	unsigned n = 0;
+
+	if ((o = cache_lookup(c, key, keylen, key_hash(key, keylen))) != NULL) {
+		cache_remove(c, o);
+		obj_unref(&o);
+		n++;
+	}
+	if ((o = cache_lookup(c, mkey, mlen, key_hash(mkey, mlen))) != NULL) {
+		cache_remove(c, o);
+		obj_unref(&o);
+		n++;
+	}
+	free(mkey);
+	return n;
+}
+
 void
 cache_remove(struct cache *c, struct obj *o)
 {

@@ -55,6 +55,11 @@ void cache_rekey(struct cache *c, struct obj *o, char *newkey, size_t newlen);
 /* Index o under its key, replacing whatever is there. */
 void cache_put(struct cache *c, struct obj *o);
 
+/* Remove what is stored for a URL key: the object under the key and the
+ * URL's vary marker, which makes all its variants unreachable. Returns the
+ * number of entries removed. */
+unsigned cache_purge_url(struct cache *c, const char *key, size_t keylen);
+
 /* Take o out of the index and the LRU if it is there. */
 void cache_remove(struct cache *c, struct obj *o);
 

@@ -104,6 +104,7 @@ struct obj {
 	int64_t expected_len;       /* Content-Length from upstream, -1 unknown */
 	enum obj_note note;
 	int upstream_status;        /* what upstream answered (304 on a revalidation) */
+	uint64_t gen;               /* vary markers: generation of the URL's variants */
 	atomic_bool _refreshing;    /* a background refresh is running */
 
 	/* (mtx) body */

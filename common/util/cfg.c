@@ -93,6 +93,16 @@ static const struct opt opts[] = {
 	  "a body stalled this long is aborted (default 30s)" },
 	{ "upstream", "connections", "upstream-connections", 0, T_UINT, F(upstream_conns), "N",
 	  "upstream connection pool size (default 256)" },
+	{ "upstream", "health_interval", "health-interval", 0, T_MS, F(health_interval_ms), "DURATION",
+	  "heartbeat to each upstream of a tier of two or more (default 1s; 0 = off)" },
+	{ "upstream", "health_timeout", "health-timeout", 0, T_MS, F(health_timeout_ms), "DURATION",
+	  "a heartbeat not answered by then failed (default 500ms)" },
+	{ "upstream", "fall", "health-fall", 0, T_UINT, F(health_fall), "N",
+	  "failed heartbeats (or requests) in a row that mark an upstream down (default 2)" },
+	{ "upstream", "rise", "health-rise", 0, T_UINT, F(health_rise), "N",
+	  "good heartbeats in a row that mark it up again (default 2)" },
+	{ "upstream", "attempts", "upstream-attempts", 0, T_UINT, F(upstream_attempts), "N",
+	  "nodes of the ring tried when connecting fails (default 3, at most 4)" },
 	{ "log", "access_log", "access-log", 0, T_STR, F(access_log), "FILE",
 	  "access log file, - for stderr, off (default -)" },
 	{ "log", "error_log", "error-log", 0, T_STR, F(error_log), "FILE",
@@ -474,6 +484,11 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->connect_timeout_ms = 3000;
 	cfg->upstream_idle_ms = 30000;
 	cfg->upstream_conns = 256;
+	cfg->health_interval_ms = 1000;
+	cfg->health_timeout_ms = 500;
+	cfg->health_fall = 2;
+	cfg->health_rise = 2;
+	cfg->upstream_attempts = 3;
 	cfg->access_log = xstrdup("-");
 	cfg->error_log = xstrdup("-");
 	cfg->log_level = LVL_INFO;

@@ -59,6 +59,10 @@ struct cfg {
 	uint64_t connect_timeout_ms;
 	uint64_t upstream_idle_ms;     /* no byte for this long while streaming a body */
 	uint64_t upstream_conns;       /* connection pool size */
+	uint64_t health_interval_ms;   /* heartbeat period; 0 = no heartbeats */
+	uint64_t health_timeout_ms;
+	uint64_t health_fall, health_rise;
+	uint64_t upstream_attempts;    /* nodes tried when connecting fails */
 
 	/* [log] */
 	char *access_log;        /* path, "-" for stderr, "off" */
