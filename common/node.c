@@ -1,7 +1,7 @@
 /*
- * node.c: one node's life: configuration, then the pieces bottom-up (cache,
- * fetch loop, front end, admin), then a signal loop in the main thread, then
- * teardown in the reverse order.
+ * node.c: one node's life: configuration, then the pieces bottom-up
+ * (routing, cache, fetch loop, front end, admin), then a signal loop in the
+ * main thread, then teardown in the reverse order.
  *
  * Signals are blocked in every thread (they inherit the main thread's mask)
  * and taken synchronously with sigwait here, so SIGHUP's log reopening runs
@@ -19,8 +19,7 @@
 #include "http/fresh.h"
 #include "net/fetch.h"
 #include "net/front.h"
-#include "net/health.h"
-#include "net/upstream.h"
+#include "net/route.h"
 #include "node.h"
 #include "store/cache.h"
 #include "util/cfg.h"
@@ -42,21 +41,23 @@ addr_string(const char *listen, unsigned port, char *out, size_t cap)
 }
 
 int
-node_main(const char *role, const char *progname, int argc, char **argv)
+node_main(const char *role, const char *progname, int argc, char **argv,
+    const struct node_alt_role *alt)
 {
 	struct cfg cfg;
 	struct admin_tokens *tokens = NULL;
 	struct fresh_cfg fcfg;
+	struct route *route = NULL;
 	struct cache *cache = NULL;
-	struct ups *ups = NULL;
 	struct fetcher *fetcher = NULL;
-	struct health *health = NULL;
 	struct front *front = NULL;
 	struct admin *admin = NULL;
+	void *alt_handle = NULL;
 	struct front_deps fd;
 	struct admin_deps ad;
 	struct fetch_opts fo;
-	char data_addr[300] = "", admin_addr[300] = "";
+	char data_addr[300] = "", admin_addr[300] = "", desc[1024];
+	unsigned port = 0;
 	sigset_t set;
 	int sig, rc = 1;
 
@@ -71,7 +72,8 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 	case CFG_RUN:
 		break;
 	}
-	if (admin_tokens_load(cfg.token_file, &tokens, stderr) != CDN_OK) {
+	if (admin_tokens_load(cfg.token_file, &tokens, stderr) != CDN_OK ||
+	    route_new(&route, &cfg, stderr) != CDN_OK) {
 		admin_tokens_free(&tokens);
 		cfg_fini(&cfg);
 		return 2;
@@ -90,63 +92,56 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 		log_msg(LVL_ERROR, "cannot initialise libcurl");
 		goto Exit;
 	}
+	if (route_start(route) != CDN_OK) {
+		log_msg(LVL_ERROR, "cannot start heartbeats");
+		goto Exit;
+	}
 
 	fresh_cfg_default(&fcfg);
 	fcfg.targeted_field = cfg.targeted_cc[0] != '\0' ? cfg.targeted_cc : NULL;
 	fcfg.heuristic_fraction = cfg.heuristic_fraction;
 	fcfg.heuristic_max = (int64_t)cfg.heuristic_max;
-
 	cache = cache_new(cfg.mem_size);
-	ups = ups_new(cfg.upstream.v, cfg.upstream.n);
-	if (ups_count(ups) >= 2 && cfg.health_interval_ms > 0) {
-		/* Heartbeats only where there is a choice: a single upstream
-		 * (an origin) is asked whatever its health. */
-		struct health_opts ho;
 
-		health_opts_default(&ho);
-		ho.interval_ms = cfg.health_interval_ms;
-		ho.timeout_ms = cfg.health_timeout_ms;
-		ho.fall = (unsigned)cfg.health_fall;
-		ho.rise = (unsigned)cfg.health_rise;
-		ho.path = cfg.health_path;
-		health = health_new(ups_bases(ups), ups_count(ups), &ho);
-		if (health_start(health) != CDN_OK)
+	if (cfg.router && alt != NULL) {
+		alt_handle = alt->start(&cfg, route, &port);
+		if (alt_handle == NULL)
 			goto Exit;
+	} else {
+		memset(&fo, 0, sizeof fo);
+		fo.connect_ms = cfg.connect_timeout_ms;
+		fo.first_byte_ms = cfg.upstream_timeout_ms;
+		fo.coalesce_ms = cfg.coalesce_timeout_ms;
+		fo.idle_ms = cfg.upstream_idle_ms;
+		fo.max_conns = (unsigned)cfg.upstream_conns;
+		fo.max_keep = cfg.max_object_size;
+		fo.hfm_ttl = cfg.hit_for_miss;
+		fo.cache = cache;
+		fo.fcfg = &fcfg;
+		fo.max_attempts = (unsigned)cfg.upstream_attempts;
+		fetcher = fetch_new(&fo);
+		if (fetch_start(fetcher) != CDN_OK)
+			goto Exit;
+		memset(&fd, 0, sizeof fd);
+		fd.cfg = &cfg;
+		fd.cache = cache;
+		fd.fetcher = fetcher;
+		fd.route = route;
+		fd.fcfg = &fcfg;
+		fd.admin_addr = admin_addr;
+		front = front_start(&fd);
+		if (front == NULL)
+			goto Exit;
+		port = front_port(front);
 	}
-	memset(&fo, 0, sizeof fo);
-	fo.connect_ms = cfg.connect_timeout_ms;
-	fo.first_byte_ms = cfg.upstream_timeout_ms;
-	fo.idle_ms = cfg.upstream_idle_ms;
-	fo.max_conns = (unsigned)cfg.upstream_conns;
-	fo.max_keep = cfg.max_object_size;
-	fo.hfm_ttl = cfg.hit_for_miss;
-	fo.coalesce_ms = cfg.coalesce_timeout_ms;
-	fo.cache = cache;
-	fo.fcfg = &fcfg;
-	fo.ups = ups;
-	fo.health = health;
-	fo.max_attempts = (unsigned)cfg.upstream_attempts;
-	fetcher = fetch_new(&fo);
-	if (fetch_start(fetcher) != CDN_OK)
-		goto Exit;
-
-	memset(&fd, 0, sizeof fd);
-	fd.cfg = &cfg;
-	fd.cache = cache;
-	fd.fetcher = fetcher;
-	fd.ups = ups;
-	fd.fcfg = &fcfg;
-	fd.admin_addr = admin_addr;
-	front = front_start(&fd);
-	if (front == NULL)
-		goto Exit;
-	addr_string(cfg.listen, front_port(front), data_addr, sizeof data_addr);
+	addr_string(cfg.listen, port, data_addr, sizeof data_addr);
 
 	if (strcmp(cfg.admin, "off") != 0) {
 		memset(&ad, 0, sizeof ad);
 		ad.cfg = &cfg;
 		ad.cache = cache;
 		ad.fetcher = fetcher;
+		ad.route = route;
 		ad.data_addr = data_addr;
 		admin = admin_start(&ad, tokens);
 		tokens = NULL;
@@ -159,9 +154,9 @@ node_main(const char *role, const char *progname, int argc, char **argv)
 	fprintf(stderr, "%s: listening data=%s admin=%s\n", progname, data_addr,
 	    admin_addr[0] != '\0' ? admin_addr : "off");
 	fflush(stderr);
-	log_msg(LVL_INFO, "started: data=%s admin=%s upstreams=%u mem=%llu",
-	    data_addr, admin_addr[0] ? admin_addr : "off", cfg.upstream.n,
-	    (unsigned long long)cfg.mem_size);
+	route_describe(route, desc, sizeof desc);
+	log_msg(LVL_INFO, "started%s: data=%s admin=%s mem=%llu; %s", alt_handle ? " as router" : "",
+	    data_addr, admin_addr[0] ? admin_addr : "off", (unsigned long long)cfg.mem_size, desc);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -185,13 +180,11 @@ Exit:
 		fetch_stop(fetcher);
 	admin_stop(&admin);
 	front_stop(&front);
+	if (alt_handle != NULL)
+		alt->stop(alt_handle);
 	fetch_free(&fetcher);
-	if (health != NULL) {
-		health_stop(health);
-		health_free(&health);
-	}
 	cache_free(&cache);
-	ups_free(&ups);
+	route_free(&route);
 	admin_tokens_free(&tokens);
 	curl_global_cleanup();
 	if (rc == 0)

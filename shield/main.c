@@ -5,10 +5,12 @@
  */
 #include "config.h"
 
+#include <stddef.h>
+
 #include "node.h"
 
 int
 main(int argc, char **argv)
 {
-	return node_main("shield", "cdn-shield", argc, argv);
+	return node_main("shield", "cdn-shield", argc, argv, NULL);
 }

@@ -19,6 +19,7 @@
 #include "ctl/admin.h"
 #include "ctl/stats.h"
 #include "net/fetch.h"
+#include "net/route.h"
 #include "store/cache.h"
 #include "util/cfg.h"
 #include "util/digest.h"
@@ -211,7 +212,9 @@ stats_json(struct admin *a)
 	json_object_set_new(j, "mem_bytes", json_integer((json_int_t)cs.bytes));
 	json_object_set_new(j, "mem_limit", json_integer((json_int_t)cs.limit));
 	json_object_set_new(j, "evictions", json_integer((json_int_t)cs.evictions));
-	json_object_set_new(j, "upstream_active", json_integer(fetch_active(a->d.fetcher)));
+	json_object_set_new(j, "upstream_active",
+	    json_integer(a->d.fetcher != NULL ? fetch_active(a->d.fetcher) : 0));
+	route_stats_json(a->d.route, j);
 	{
 		json_t *ups = json_array();
 
@@ -257,6 +260,12 @@ prom_counter(const char *name, const char *help, uint64_t v, void *arg)
 	    name, help, name, name, (unsigned long long)v);
 }
 
+static void
+prom_line(void *arg, const char *line)
+{
+	prom_printf(arg, "%s", line);
+}
+
 static char *
 metrics_text(struct admin *a)
 {
@@ -278,7 +287,9 @@ metrics_text(struct admin *a)
 	    "# TYPE cdn_evictions_total counter\ncdn_evictions_total %llu\n",
 	    (unsigned long long)cs.evictions);
 	prom_printf(&p, "# HELP cdn_upstream_active upstream requests in flight\n"
-	    "# TYPE cdn_upstream_active gauge\ncdn_upstream_active %u\n", fetch_active(a->d.fetcher));
+	    "# TYPE cdn_upstream_active gauge\ncdn_upstream_active %u\n",
+	    a->d.fetcher != NULL ? fetch_active(a->d.fetcher) : 0);
+	route_metrics(a->d.route, prom_line, &p);
 	return p.buf;
 }
 

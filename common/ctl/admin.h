@@ -15,6 +15,7 @@
 struct cache;
 struct cfg;
 struct fetcher;
+struct route;
 struct admin;
 struct admin_tokens;
 
@@ -33,7 +34,8 @@ unsigned admin_tokens_check(const struct admin_tokens *t, const char *token);
 struct admin_deps {
 	const struct cfg *cfg;
 	struct cache *cache;
-	struct fetcher *fetcher;
+	struct fetcher *fetcher;  /* NULL for the router role */
+	struct route *route;
 	const char *data_addr;   /* host:port of the data listener */
 };
 

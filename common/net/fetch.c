@@ -30,6 +30,7 @@
 #include "net/fetch.h"
 #include "net/health.h"
 #include "net/ring.h"
+#include "net/route.h"
 #include "net/upstream.h"
 #include "store/cache.h"
 #include "store/obj.h"
@@ -59,7 +60,10 @@ struct fetch_job {
 	char *target;
 	uint64_t hash;
 	unsigned nodes[4], nnodes, attempt;
+	struct tier *tier;               /* asked for */
+	struct tier *used;               /* whose nodes are in nodes[] (tier or its fallback) */
 	bool deadline_hit;
+	bool all_down;
 	char *method;
 	struct hdrs req;
 	uint8_t *body;
@@ -196,6 +200,8 @@ fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec)
 	j->target = spec->target;
 	spec->target = NULL;
 	j->hash = spec->hash;
+	j->tier = spec->tier;
+	AN(j->tier);
 	j->method = xstrdup(spec->method);
 	j->req = spec->hdrs;
 	hdrs_init(&spec->hdrs);
@@ -665,18 +671,27 @@ build_slist(const struct hdrs *h, bool has_body)
 static void
 choose_nodes(struct fetcher *f, struct fetch_job *j)
 {
-	const struct ring *r = ups_ring(f->opts.ups);
 	unsigned k = f->opts.max_attempts;
 
 	if (k > ARRAY_LEN(j->nodes))
 		k = ARRAY_LEN(j->nodes);
 	if (k == 0)
 		k = 1;
-	j->nnodes = f->opts.health != NULL ?
-	    ring_lookup_n(r, j->hash, k, health_up, f->opts.health, j->nodes) : 0;
-	if (j->nnodes == 0)
-		j->nnodes = ring_lookup_n(r, j->hash, k, NULL, NULL, j->nodes);
-	AN(j->nnodes);
+	j->used = j->tier;
+	if (j->used->health == NULL) {
+		j->nnodes = ring_lookup_n(ups_ring(j->used->ups), j->hash, k, NULL, NULL, j->nodes);
+		return;
+	}
+	j->nnodes = ring_lookup_n(ups_ring(j->used->ups), j->hash, k, health_up, j->used->health,
+	    j->nodes);
+	if (j->nnodes == 0 && j->tier->fallback != NULL) {
+		/* Every node of the tier is down: the configured fallback. */
+		j->used = j->tier->fallback;
+		j->nnodes = ring_lookup_n(ups_ring(j->used->ups), j->hash, k,
+		    j->used->health != NULL ? health_up : NULL, j->used->health, j->nodes);
+		if (j->nnodes == 0)
+			j->nnodes = ring_lookup_n(ups_ring(j->used->ups), j->hash, k, NULL, NULL, j->nodes);
+	}
 }
 
 static void
@@ -687,10 +702,16 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 
 	AN(e);
 	j->easy = e;
-	if (j->nnodes == 0)
+	if (j->used == NULL)
 		choose_nodes(f, j);
 	free(j->url);
-	j->url = xasprintf("%s%s", ups_base(f->opts.ups, j->nodes[j->attempt]), j->target);
+	if (j->nnodes == 0) {
+		/* Nothing live and no fallback: 503 without trying. */
+		j->url = xasprintf("(tier %s)%s", j->tier->name, j->target);
+		j->all_down = true;
+	} else {
+		j->url = xasprintf("%s%s", ups_base(j->used->ups, j->nodes[j->attempt]), j->target);
+	}
 	j->request_time = time(NULL);
 	j->deadline = now_ms() + f->opts.first_byte_ms;
 	j->release_at = f->opts.coalesce_ms > 0 ? now_ms() + f->opts.coalesce_ms : UINT64_MAX;
@@ -726,6 +747,11 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 	if (f->active != NULL)
 		f->active->prev = j;
 	f->active = j;
+	if (j->all_down) {
+		log_req(LVL_WARN, j->reqid, "every node of tier %s is down", j->tier->name);
+		job_finish(j, CURLE_COULDNT_CONNECT);
+		return;
+	}
 	STATS_INC(upstream_requests);
 	mc = curl_multi_add_handle(f->multi, e);
 	if (mc != CURLM_OK) {
@@ -793,9 +819,9 @@ job_finish(struct fetch_job *j, CURLcode rc)
 	int status;
 
 	AZ(j->done);
-	if (rc != CURLE_OK && !j->headers_done && !j->failed_write) {
-		if (f->opts.health != NULL)
-			health_report_failure(f->opts.health, j->nodes[j->attempt]);
+	if (rc != CURLE_OK && !j->headers_done && !j->failed_write && !j->all_down) {
+		if (j->used->health != NULL)
+			health_report_failure(j->used->health, j->nodes[j->attempt]);
 		if (retryable(j, rc) && j->attempt + 1 < j->nnodes) {
 			log_req(LVL_WARN, j->reqid, "upstream %s failed (%s): trying the next node",
 			    j->url, curl_easy_strerror(rc));
@@ -848,7 +874,8 @@ job_finish(struct fetch_job *j, CURLcode rc)
 		commit_or_replace(j);
 	} else {
 		digest_fini(&j->dg);
-		status = rc == CURLE_OPERATION_TIMEDOUT || j->must_confirm ? 504 : 502;
+		status = rc == CURLE_OPERATION_TIMEDOUT || j->must_confirm ? 504 :
+		    j->all_down ? 503 : 502;
 		if (!j->failed_write) {
 			STATS_INC(upstream_errors);
 			if (rc == CURLE_OPERATION_TIMEDOUT)

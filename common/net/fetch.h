@@ -20,9 +20,8 @@
 #include "http/hdrs.h"
 
 struct cache;
-struct health;
 struct obj;
-struct ups;
+struct tier;
 struct fetcher;
 
 struct fetch_opts {
@@ -34,8 +33,6 @@ struct fetch_opts {
 	uint64_t max_keep;        /* largest body kept in the cache */
 	uint64_t hfm_ttl;         /* seconds an uncacheable answer is remembered (hit-for-miss) */
 	struct cache *cache;      /* where cacheable fetches live */
-	struct ups *ups;          /* the upstream tier (ring) */
-	struct health *health;    /* its heartbeats, or NULL */
 	unsigned max_attempts;    /* nodes tried when connecting fails (>= 1) */
 	const struct fresh_cfg *fcfg;
 };
@@ -48,6 +45,7 @@ struct fetch_spec {
 	const char *method;       /* copied */
 	char *target;             /* request target appended to the node's base URL */
 	uint64_t hash;            /* key hash: picks the node on the ring */
+	struct tier *tier;        /* which shield tier (net/route.h) */
 	struct hdrs hdrs;         /* request fields to send (hop-by-hop removed) */
 	uint8_t *body;            /* NULL for none */
 	size_t body_len;

@@ -35,6 +35,7 @@
 #include "util/httpdate.h"
 #include "net/fetch.h"
 #include "net/front.h"
+#include "net/route.h"
 #include "net/upstream.h"
 #include "store/cache.h"
 #include "store/obj.h"
@@ -71,6 +72,9 @@ struct req {
 	char *target;
 	char *method;
 	char client[INET6_ADDRSTRLEN];
+	const struct sockaddr *peer;   /* valid while the connection lives */
+	struct tier *tier;        /* chosen on the first fetch */
+	const char *region;
 	enum req_phase phase;
 
 	const char *key;          /* points into target */
@@ -194,7 +198,7 @@ respond_health(struct req *r)
 	    "\"mem_bytes\":%llu,\"version\":\"%s\"}\n",
 	    fr->d.cfg->role, fr->name, fr->d.cfg->listen,
 	    fr->d.admin_addr != NULL ? fr->d.admin_addr : "", fr->port,
-	    ups_count(fr->d.ups), (unsigned long long)cs.objects,
+	    route_ntiers_nodes(fr->d.route), (unsigned long long)cs.objects,
 	    (unsigned long long)cs.bytes, PACKAGE_VERSION);
 	r->xcache = "PASS";
 	return respond_text(r, 200, body, "Content-Type", "application/json");
@@ -744,6 +748,9 @@ spec_for(struct req *r, struct fetch_spec *spec, bool for_cache, struct obj *sta
 	spec->method = for_cache ? "GET" : r->method;
 	spec->target = xstrdup(r->key != NULL ? r->key : r->target);
 	spec->hash = r->hash;
+	if (r->tier == NULL)
+		r->tier = route_tier(r->fr->d.route, r->peer, &r->in, &r->region);
+	spec->tier = r->tier;
 	upstream_hdrs(r, for_cache, &spec->hdrs);
 	spec->for_cache = for_cache;
 	spec->reqid = r->id;
@@ -1037,6 +1044,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	if (ci != NULL && ci->client_addr != NULL) {
 		const struct sockaddr *sa = ci->client_addr;
 
+		r->peer = sa;
 		if (sa->sa_family == AF_INET)
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 			    r->client, sizeof r->client);

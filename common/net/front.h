@@ -18,14 +18,14 @@
 struct cache;
 struct cfg;
 struct fetcher;
-struct ups;
+struct route;
 struct front;
 
 struct front_deps {
 	const struct cfg *cfg;
 	struct cache *cache;
 	struct fetcher *fetcher;
-	struct ups *ups;
+	struct route *route;
 	const struct fresh_cfg *fcfg;
 	const char *admin_addr;   /* "host:port" or NULL, for the health answer */
 };

@@ -28,7 +28,14 @@ struct ups {
 struct ups *
 ups_new(char *const *urls, unsigned n)
 {
+	return ups_new_weighted(urls, NULL, n);
+}
+
+struct ups *
+ups_new_weighted(char *const *urls, const unsigned *weights, unsigned n)
+{
 	struct ups *u = xcalloc(1, sizeof *u);
+	unsigned *w = xcalloc(n, sizeof *w);
 	struct ring_node *nodes;
 	const char *why = NULL;
 
@@ -54,13 +61,15 @@ ups_new(char *const *urls, unsigned n)
 			l--;
 		u->base[u->n] = xstrndup(urls[i], l);
 		u->id[u->n] = xstrdup(id);
+		w[u->n] = weights != NULL ? weights[i] : 1;
 		u->n++;
 	}
 	nodes = xcalloc(u->n, sizeof *nodes);
 	for (unsigned i = 0; i < u->n; i++) {
 		nodes[i].id = u->id[i];
-		nodes[i].weight = 1;
+		nodes[i].weight = w[i];
 	}
+	free(w);
 	u->ring = ring_new(nodes, u->n, 0, &why);
 	free(nodes);
 	if (u->ring == NULL) {

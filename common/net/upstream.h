@@ -22,6 +22,8 @@ struct ups;
 struct ring;
 
 struct ups *ups_new(char *const *urls, unsigned n);
+/* As ups_new, with a ring weight per URL (weights NULL: all 1). */
+struct ups *ups_new_weighted(char *const *urls, const unsigned *weights, unsigned n);
 void ups_free(struct ups **up);
 unsigned ups_count(const struct ups *u);
 /* Base URL (no trailing slash) of the ring owner of a key hash, ignoring

@@ -19,6 +19,10 @@
  * (commit), then unlink. disk_open removes whatever a crash between two of
  * these steps left behind (disk.h has the phase table).
  *
+ * Files: disk.c (this: stores, lookups, eviction, admin), disk_open.c (open,
+ * crash cleanup, close), disk_db.c (SQLite layer), disk_head.c (the head
+ * format), disk_int.h (what they share).
+ *
  * Locking (full rules in disk.h): a pool of SQLite connections, each used by
  * one thread at a time; one writer at a time under "disk.write", which also
  * guards the byte accounting and the LFU age; hits buffered under
@@ -27,7 +31,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,141 +40,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "store/disk.h"
+#include "store/disk_int.h"
 #include "util/bloom.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/vas.h"
 
-#define DISK_MAGIC 0xd15c0001u
 #define WRITER_MAGIC 0xd15c0002u
-#define SCHEMA_VERSION 1
 #define VICTIM_BATCH 32
 #define RESERVE_STEP (1u << 20)
 #define IO_CHUNK (256u * 1024u)
-#define HEAD_FIXED 48u  /* magic .. lifetime */
-#define HEAD_SUM 8u
 
 /* ================================================================ types */
-
-enum st {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_LOOKUP, ST_EXISTS, ST_BYKEY, ST_BYID, ST_DELETE, ST_INSERT,
-	ST_VICTIMS, ST_TOUCH_GET, ST_TOUCH_SET, ST_META_GET, ST_META_SET, ST_PIN,
-	ST_KEYS, ST__N
-};
-
-static const char *const st_sql[ST__N] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_LOOKUP] = "SELECT id, gen, size, sha, head, pinned FROM obj WHERE key = ?1",
-	[ST_EXISTS] = "SELECT 1 FROM obj WHERE id = ?1 AND gen = ?2",
-	[ST_BYKEY] = "SELECT id, gen, charge, pinned, freq FROM obj WHERE key = ?1",
-	[ST_BYID] = "SELECT charge, pinned FROM obj WHERE id = ?1 AND gen = ?2",
-	[ST_DELETE] = "DELETE FROM obj WHERE id = ?1",
-	[ST_INSERT] = "INSERT INTO obj(key, gen, size, charge, sha, head, req_time, "
-	    "resp_time, stored, pinned, last, freq, prio) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	[ST_VICTIMS] = "SELECT id, gen, charge, prio, last, freq FROM obj "
-	    "WHERE pinned = 0 ORDER BY prio, last LIMIT 32",
-	[ST_TOUCH_GET] = "SELECT freq, last, prio FROM obj WHERE id = ?1",
-	[ST_TOUCH_SET] = "UPDATE obj SET freq = ?2, last = ?3, prio = ?4 WHERE id = ?1",
-	[ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
-	[ST_META_SET] = "INSERT OR REPLACE INTO meta(k, v) VALUES (?1, ?2)",
-	[ST_PIN] = "UPDATE obj SET pinned = ?2 WHERE id = ?1",
-	[ST_KEYS] = "SELECT key FROM obj",
-};
-
-static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS obj("
-	" id INTEGER PRIMARY KEY,"
-	" key BLOB NOT NULL UNIQUE,"
-	" gen INTEGER NOT NULL,"          /* file generation */
-	" size INTEGER NOT NULL,"         /* body bytes */
-	" charge INTEGER NOT NULL,"       /* bytes counted against the limit */
-	" sha BLOB NOT NULL,"             /* SHA-256 of the body */
-	" head BLOB NOT NULL,"            /* disk_head_encode */
-	" req_time INTEGER NOT NULL,"
-	" resp_time INTEGER NOT NULL,"
-	" stored INTEGER NOT NULL,"       /* wall clock of the store */
-	" pinned INTEGER NOT NULL,"
-	" last INTEGER NOT NULL,"         /* evict_meta */
-	" freq INTEGER NOT NULL,"
-	" prio INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS obj_victim ON obj(prio, last) WHERE pinned = 0;";
-
-/* One SQLite connection and its prepared statements; one thread at a time. */
-struct conn {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST__N];
-	struct conn *next;              /* (pool_mtx) free list */
-};
-
-/* A hit not yet written to the index. */
-struct touch {
-	int64_t id;
-	uint64_t tick;                  /* logical time of the latest hit */
-	uint32_t hits;
-};
-
-/* Generations whose files are unlinked after a commit. */
-struct gens {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-/* What one eviction pass did inside a transaction; applied after commit. */
-struct room {
-	uint64_t freed;
-	uint64_t n;
-	uint64_t age;
-	struct gens gone;
-};
-
-struct disk {
-	unsigned magic;
-	char *dir;                      /* const */
-	char *dbpath;                   /* const */
-	int lockfd;                     /* const */
-	int objfd;                      /* const: DIR/objects */
-	uint64_t limit;                 /* const */
-	enum evict_policy policy;       /* const */
-	struct disk_opts opts;          /* const */
-
-	pthread_mutex_t pool_mtx;       /* "disk.pool" */
-	pthread_cond_t pool_cv;
-	struct conn *pool_free;         /* (pool_mtx) */
-	unsigned nconns;                /* (pool_mtx) open, in use or free */
-
-	pthread_mutex_t write_mtx;      /* "disk.write" */
-	atomic_uint_fast64_t age;       /* written under write_mtx: lfu's L */
-
-	pthread_mutex_t touch_mtx;      /* "disk.touch" */
-	struct touch touches[DISK_TOUCH_BATCH]; /* (touch_mtx) */
-	unsigned ntouches;              /* (touch_mtx) */
-
-	pthread_rwlock_t bloom_lk;      /* "disk.bloom" */
-	struct bloom *bloom;            /* pointer: (bloom_lk), written also under write_mtx */
-
-	atomic_uint_fast64_t tick;      /* next logical time */
-	atomic_uint_fast64_t gen;       /* next file generation */
-
-	/* written under write_mtx, read anywhere */
-	atomic_uint_fast64_t bytes, reserved, objects, pinned_bytes, pinned_objects;
-
-	atomic_uint_fast64_t n_lookups, n_hits, n_misses, n_bloom_neg, n_bloom_fp;
-	atomic_uint_fast64_t n_stores, n_store_errors, n_evictions, n_removes;
-	atomic_uint_fast64_t n_corrupt, n_missing, n_io_errors, n_bloom_rebuilds;
-	uint64_t cleaned_temp, cleaned_files, cleaned_rows; /* const after open */
-};
 
 struct disk_writer {
 	unsigned magic;
@@ -186,248 +71,36 @@ struct disk_writer {
 	char tmpname[32], name[32];     /* inside dirfd */
 };
 
-/* A row as disk_open and disk_scrub see it. */
-struct rowref {
-	uint64_t gen;
-	int64_t id;
-};
-
 /* ================================================================ prototypes */
 
-static void put_u16(uint8_t *p, uint16_t v);
-static void put_u32(uint8_t *p, uint32_t v);
-static void put_u64(uint8_t *p, uint64_t v);
-static uint16_t get_u16(const uint8_t *p);
-static uint32_t get_u32(const uint8_t *p);
-static uint64_t get_u64(const uint8_t *p);
-
-static unsigned dir_x(uint64_t gen);
-static unsigned dir_y(uint64_t gen);
 static void dir_name(uint64_t gen, char out[8]);
-static void file_name(uint64_t gen, char out[32]);
-static int parse_gen(const char *s, uint64_t *gen);
 static int write_all(int fd, const void *p, size_t n);
-static void unlink_gen(struct disk *d, uint64_t gen);
-static void unlink_gens(struct disk *d, struct gens *g);
-static void gens_push(struct gens *g, uint64_t gen);
-static int cmp_u64(const void *a, const void *b);
-static int cmp_rowref(const void *a, const void *b);
-
-static int db_err(struct conn *c, const char *what);
-static struct conn *conn_open(struct disk *d, bool schema);
-static void conn_close(struct conn *c);
-static struct conn *conn_get(struct disk *d);
-static void conn_put(struct disk *d, struct conn *c);
-static sqlite3_stmt *st_get(struct conn *c, enum st which);
-static int st_exec(struct conn *c, enum st which);
-static int tx_begin(struct conn *c);
-static int tx_commit(struct conn *c);
-static void tx_rollback(struct conn *c);
-static int meta_get(struct conn *c, const char *k, int64_t *v);
-static int meta_set(struct conn *c, const char *k, int64_t v);
-
-static unsigned touches_drain(struct disk *d, struct touch *out);
+static int make_dir(struct disk *d, uint64_t gen);
 static int touches_apply_locked(struct disk *d, struct conn *c, const struct touch *t, unsigned n);
-static int touches_flush(struct disk *d, const struct touch *t, unsigned n);
 static void touch_record(struct disk *d, int64_t id);
-static int make_room_locked(struct disk *d, struct conn *c, uint64_t excess, struct room *r);
-static void room_apply_locked(struct disk *d, const struct room *r);
 static int reserve(struct disk *d, uint64_t n);
 static void unreserve(struct disk *d, uint64_t n);
-static int index_insert(struct disk_writer *w, const struct disk_put *put,
-    const uint8_t sha[DIGEST_LEN], const uint8_t *head, size_t headlen, struct gens *gone);
 static void bloom_rebuild_locked(struct disk *d, struct conn *c);
 static int remove_version(struct disk *d, int64_t id, uint64_t gen);
 static int version_exists(struct disk *d, int64_t id, uint64_t gen, bool *exists);
+static int index_insert(struct disk_writer *w, const struct disk_put *put,
+    const uint8_t sha[DIGEST_LEN], const uint8_t *head, size_t headlen, struct gens *gone);
 static int hash_fd(int fd, uint64_t size, void *buf, uint8_t sha[DIGEST_LEN], int *err);
 static int verify_fail(struct disk *d, struct disk_hit *hit, const char *why);
 static int hit_check(struct disk *d, struct disk_hit *hit, void *buf);
 
-static int make_dir(struct disk *d, uint64_t gen);
-static bool is_hex_name(const char *s, size_t len);
-static void scan_leaf(struct disk *d, int fd, uint64_t low, struct gens *g);
-static int scan_files(struct disk *d, uint64_t **gens, size_t *ngens);
-static int scan_rows(struct disk *d, struct conn *c, struct rowref **rows, size_t *nrows);
-static int reconcile(struct disk *d, struct conn *c);
-static int load_meta(struct disk *d, struct conn *c);
-
-/* ================================================================ heads */
-
-static void put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t
-get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-void
-disk_head_init(struct disk_head *h)
-{
-	memset(h, 0, sizeof *h);
-	hdrs_init(&h->hdrs);
-}
-
-void
-disk_head_fini(struct disk_head *h)
-{
-	hdrs_fini(&h->hdrs);
-	h->status = 0;
-	h->flags = 0;
-	h->request_time = h->response_time = h->initial_age = h->lifetime = 0;
-}
-
-int
-disk_head_encode(const struct disk_head *h, uint8_t **out, size_t *outlen)
-{
-	size_t n = HEAD_FIXED + HEAD_SUM, pos;
-	uint8_t sum[DIGEST_LEN], *p;
-
-	for (unsigned i = 0; i < h->hdrs.n; i++)
-		n += 8 + strlen(h->hdrs.v[i].name) + strlen(h->hdrs.v[i].value);
-	p = xmalloc(n);
-	memcpy(p, "CDNH", 4);
-	put_u16(p + 4, DISK_HEAD_VERSION);
-	put_u16(p + 6, (uint16_t)h->status);
-	put_u32(p + 8, h->flags);
-	put_u32(p + 12, h->hdrs.n);
-	put_u64(p + 16, (uint64_t)h->request_time);
-	put_u64(p + 24, (uint64_t)h->response_time);
-	put_u64(p + 32, (uint64_t)h->initial_age);
-	put_u64(p + 40, (uint64_t)h->lifetime);
-	pos = HEAD_FIXED;
-	for (unsigned i = 0; i < h->hdrs.n; i++) {
-		size_t nl = strlen(h->hdrs.v[i].name), vl = strlen(h->hdrs.v[i].value);
-
-		put_u32(p + pos, (uint32_t)nl);
-		put_u32(p + pos + 4, (uint32_t)vl);
-		memcpy(p + pos + 8, h->hdrs.v[i].name, nl);
-		memcpy(p + pos + 8 + nl, h->hdrs.v[i].value, vl);
-		pos += 8 + nl + vl;
-	}
-	digest_sha256(p, pos, sum);
-	memcpy(p + pos, sum, HEAD_SUM);
-	*out = p;
-	*outlen = n;
-	return CDN_OK;
-}
-
-int
-disk_head_decode(const void *buf, size_t n, struct disk_head *h)
-{
-	const uint8_t *p = buf;
-	uint8_t sum[DIGEST_LEN];
-	size_t pos, end;
-	uint32_t nlines;
-
-	if (p == NULL || n < HEAD_FIXED + HEAD_SUM || memcmp(p, "CDNH", 4) != 0 ||
-	    get_u16(p + 4) != DISK_HEAD_VERSION)
-		return CDN_CORRUPT;
-	end = n - HEAD_SUM;
-	digest_sha256(p, end, sum);
-	if (memcmp(sum, p + end, HEAD_SUM) != 0)
-		return CDN_CORRUPT;
-	nlines = get_u32(p + 12);
-	if (nlines > (end - HEAD_FIXED) / 8)
-		return CDN_CORRUPT;
-	h->status = get_u16(p + 6);
-	h->flags = get_u32(p + 8);
-	h->request_time = (int64_t)get_u64(p + 16);
-	h->response_time = (int64_t)get_u64(p + 24);
-	h->initial_age = (int64_t)get_u64(p + 32);
-	h->lifetime = (int64_t)get_u64(p + 40);
-	pos = HEAD_FIXED;
-	for (uint32_t i = 0; i < nlines; i++) {
-		size_t nl, vl;
-
-		if (end - pos < 8)
-			goto bad;
-		nl = get_u32(p + pos);
-		vl = get_u32(p + pos + 4);
-		pos += 8;
-		if (nl > end - pos || vl > end - pos - nl)
-			goto bad;
-		hdrs_addn(&h->hdrs, (const char *)p + pos, nl, (const char *)p + pos + nl, vl);
-		pos += nl + vl;
-	}
-	if (pos != end)
-		goto bad;
-	return CDN_OK;
-bad:
-	disk_head_fini(h);
-	return CDN_CORRUPT;
-}
-
 /* ================================================================ files */
-
-/* Fan-out on bits 8-19 of the generation: 256 consecutive versions share a
- * directory, so a young cache makes few directories (each costs a mkdir and
- * two fsyncs), and a large one spreads evenly over all 4096. */
-static unsigned dir_x(uint64_t gen) { return (unsigned)((gen >> 8) & 0xff); }
-static unsigned dir_y(uint64_t gen) { return (unsigned)((gen >> 16) & 0xf); }
 
 static void
 dir_name(uint64_t gen, char out[8])
 {
-	snprintf(out, 8, "%02x/%x", dir_x(gen), dir_y(gen));
+	snprintf(out, 8, "%02x/%x", disk_gen_x(gen), disk_gen_y(gen));
 }
 
-static void
-file_name(uint64_t gen, char out[32])
+void
+disk_file_name(uint64_t gen, char out[32])
 {
-	snprintf(out, 32, "%02x/%x/%016" PRIx64, dir_x(gen), dir_y(gen), gen);
-}
-
-/* 16 lower-case hex digits, nothing else. */
-static int
-parse_gen(const char *s, uint64_t *gen)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 16; i++) {
-		char ch = s[i];
-
-		if (ch >= '0' && ch <= '9')
-			v = (v << 4) | (uint64_t)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			v = (v << 4) | (uint64_t)(ch - 'a' + 10);
-		else
-			return CDN_INVAL;
-	}
-	if (s[16] != '\0')
-		return CDN_INVAL;
-	*gen = v;
-	return CDN_OK;
+	snprintf(out, 32, "%02x/%x/%016" PRIx64, disk_gen_x(gen), disk_gen_y(gen), gen);
 }
 
 static int
@@ -449,13 +122,13 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static void
-unlink_gen(struct disk *d, uint64_t gen)
+void
+disk_unlink_gen(struct disk *d, uint64_t gen)
 {
 	char name[32];
 	int e;
 
-	file_name(gen, name);
+	disk_file_name(gen, name);
 	if (unlinkat(d->objfd, name, 0) != 0 && errno != ENOENT) {
 		e = errno;
 		atomic_fetch_add(&d->n_io_errors, 1);
@@ -463,37 +136,23 @@ unlink_gen(struct disk *d, uint64_t gen)
 	}
 }
 
-static void
-unlink_gens(struct disk *d, struct gens *g)
+void
+disk_unlink_gens(struct disk *d, struct gens *g)
 {
 	for (size_t i = 0; i < g->n; i++)
-		unlink_gen(d, g->v[i]);
+		disk_unlink_gen(d, g->v[i]);
 	free(g->v);
 	memset(g, 0, sizeof *g);
 }
 
-static void
-gens_push(struct gens *g, uint64_t gen)
+void
+disk_gens_push(struct gens *g, uint64_t gen)
 {
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 16;
 		g->v = xrealloc(g->v, g->cap * sizeof *g->v);
 	}
 	g->v[g->n++] = gen;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-cmp_rowref(const void *a, const void *b)
-{
-	return cmp_u64(&((const struct rowref *)a)->gen, &((const struct rowref *)b)->gen);
 }
 
 uint64_t
@@ -503,189 +162,46 @@ disk_charge(uint64_t size, size_t keylen, size_t headlen)
 	    DISK_ROW_OVERHEAD;
 }
 
-/* ================================================================ SQLite */
-
+/* Create the fan-out directory of gen (XX, then XX/Y) if missing; each
+ * creation is made durable by an fsync of its parent, before any file in
+ * it is. Racing creators are fine (EEXIST). Returns 0 or CDN_ERR (errno
+ * kept for the caller's log line). */
 static int
-db_err(struct conn *c, const char *what)
+make_dir(struct disk *d, uint64_t gen)
 {
-	log_msg(LVL_ERROR, "disk: sqlite %s: %s", what, sqlite3_errmsg(c->db));
-	return CDN_ERR;
-}
+	char x[4], y[4];
+	int xfd, e;
 
-static struct conn *
-conn_open(struct disk *d, bool schema)
-{
-	struct conn *c = xcalloc(1, sizeof *c);
-	char pragma[96];
-	int rc;
-
-	rc = sqlite3_open_v2(d->dbpath, &c->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		log_msg(LVL_ERROR, "disk: cannot open %s: %s", d->dbpath,
-		    c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-		goto fail;
-	}
-	sqlite3_busy_timeout(c->db, 10000);
-	snprintf(pragma, sizeof pragma, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;",
-	    d->opts.durable ? "FULL" : "OFF");
-	if (sqlite3_exec(c->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
-		db_err(c, "pragma");
-		goto fail;
-	}
-	if (schema && sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-		db_err(c, "schema");
-		goto fail;
-	}
-	for (int i = 0; i < ST__N; i++) {
-		if (sqlite3_prepare_v3(c->db, st_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		    &c->st[i], NULL) != SQLITE_OK) {
-			db_err(c, st_sql[i]);
-			goto fail;
-		}
-	}
-	return c;
-fail:
-	conn_close(c);
-	return NULL;
-}
-
-static void
-conn_close(struct conn *c)
-{
-	if (c == NULL)
-		return;
-	for (int i = 0; i < ST__N; i++)
-		sqlite3_finalize(c->st[i]);
-	sqlite3_close(c->db);
-	free(c);
-}
-
-/* Check out a connection: a free one, a new one while under opts.conns, or
- * wait for one. NULL only if opening a new one failed (logged). */
-static struct conn *
-conn_get(struct disk *d)
-{
-	struct conn *c;
-
-	PTOK(pthread_mutex_lock(&d->pool_mtx));
-	while (d->pool_free == NULL && d->nconns >= d->opts.conns)
-		PTOK(pthread_cond_wait(&d->pool_cv, &d->pool_mtx));
-	c = d->pool_free;
-	if (c != NULL) {
-		d->pool_free = c->next;
-		c->next = NULL;
-		PTOK(pthread_mutex_unlock(&d->pool_mtx));
-		return c;
-	}
-	d->nconns++;
-	PTOK(pthread_mutex_unlock(&d->pool_mtx));
-	c = conn_open(d, false);    /* I/O: outside the pool lock */
-	if (c == NULL) {
-		PTOK(pthread_mutex_lock(&d->pool_mtx));
-		d->nconns--;
-		PTOK(pthread_cond_signal(&d->pool_cv));
-		PTOK(pthread_mutex_unlock(&d->pool_mtx));
-	}
-	return c;
-}
-
-static void
-conn_put(struct disk *d, struct conn *c)
-{
-	PTOK(pthread_mutex_lock(&d->pool_mtx));
-	c->next = d->pool_free;
-	d->pool_free = c;
-	PTOK(pthread_cond_signal(&d->pool_cv));
-	PTOK(pthread_mutex_unlock(&d->pool_mtx));
-}
-
-/* A reset statement with no bindings, ready to bind and step. */
-static sqlite3_stmt *
-st_get(struct conn *c, enum st which)
-{
-	sqlite3_stmt *s = c->st[which];
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return s;
-}
-
-/* Step a statement that returns no rows, then reset it. */
-static int
-st_exec(struct conn *c, enum st which)
-{
-	sqlite3_stmt *s = c->st[which];
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return db_err(c, st_sql[which]);
-	return CDN_OK;
-}
-
-static int
-tx_begin(struct conn *c)
-{
-	st_get(c, ST_BEGIN);
-	return st_exec(c, ST_BEGIN);
-}
-
-static int
-tx_commit(struct conn *c)
-{
-	st_get(c, ST_COMMIT);
-	if (st_exec(c, ST_COMMIT) != CDN_OK) {
-		tx_rollback(c);
+	snprintf(x, sizeof x, "%02x", disk_gen_x(gen));
+	snprintf(y, sizeof y, "%x", disk_gen_y(gen));
+	if (mkdirat(d->objfd, x, 0755) == 0) {
+		if (d->opts.durable && fsync(d->objfd) != 0)
+			return CDN_ERR;
+	} else if (errno != EEXIST) {
 		return CDN_ERR;
 	}
-	return CDN_OK;
-}
-
-static void
-tx_rollback(struct conn *c)
-{
-	/* Reset every statement first: an active one would keep the
-	 * transaction's read lock. */
-	for (int i = 0; i < ST__N; i++)
-		sqlite3_reset(c->st[i]);
-	if (sqlite3_get_autocommit(c->db))
-		return;
-	st_get(c, ST_ROLLBACK);
-	(void)st_exec(c, ST_ROLLBACK);
-}
-
-static int
-meta_get(struct conn *c, const char *k, int64_t *v)
-{
-	sqlite3_stmt *s = st_get(c, ST_META_GET);
-	int rc;
-
-	sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*v = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-		return CDN_OK;
+	xfd = openat(d->objfd, x, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (xfd < 0)
+		return CDN_ERR;
+	if (mkdirat(xfd, y, 0755) == 0) {
+		if (d->opts.durable && fsync(xfd) != 0)
+			goto fail;
+	} else if (errno != EEXIST) {
+		goto fail;
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? CDN_NOTFOUND : db_err(c, "meta");
-}
-
-static int
-meta_set(struct conn *c, const char *k, int64_t v)
-{
-	sqlite3_stmt *s = st_get(c, ST_META_SET);
-
-	sqlite3_bind_text(s, 1, k, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, v);
-	return st_exec(c, ST_META_SET);
+	close(xfd);
+	return CDN_OK;
+fail:
+	e = errno;
+	close(xfd);
+	errno = e;
+	return CDN_ERR;
 }
 
 /* ================================================================ eviction state */
 
-static unsigned
-touches_drain(struct disk *d, struct touch *out)
+unsigned
+disk_touches_drain(struct disk *d, struct touch *out)
 {
 	unsigned n;
 
@@ -703,7 +219,7 @@ static int
 touches_apply_locked(struct disk *d, struct conn *c, const struct touch *t, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		sqlite3_stmt *s = st_get(c, ST_TOUCH_GET);
+		sqlite3_stmt *s = disk_st_get(c, ST_TOUCH_GET);
 		struct evict_clock ck = { d->policy, t[i].tick, atomic_load(&d->age) };
 		struct evict_meta m;
 		int rc;
@@ -715,7 +231,7 @@ touches_apply_locked(struct disk *d, struct conn *c, const struct touch *t, unsi
 			continue;
 		}
 		if (rc != SQLITE_ROW)
-			return db_err(c, "touch");
+			return disk_db_err(c, "touch");
 		m.freq = (uint32_t)sqlite3_column_int64(s, 0);
 		m.last = (uint64_t)sqlite3_column_int64(s, 1);
 		m.prio = (uint64_t)sqlite3_column_int64(s, 2);
@@ -723,19 +239,19 @@ touches_apply_locked(struct disk *d, struct conn *c, const struct touch *t, unsi
 		/* The hit's own tick becomes last, so batching keeps the order
 		 * of accesses rather than the order of the flush. */
 		evict_meta_hit(&ck, &m, t[i].hits);
-		s = st_get(c, ST_TOUCH_SET);
+		s = disk_st_get(c, ST_TOUCH_SET);
 		sqlite3_bind_int64(s, 1, t[i].id);
 		sqlite3_bind_int64(s, 2, m.freq);
 		sqlite3_bind_int64(s, 3, (int64_t)m.last);
 		sqlite3_bind_int64(s, 4, (int64_t)m.prio);
-		if (st_exec(c, ST_TOUCH_SET) != CDN_OK)
+		if (disk_st_exec(c, ST_TOUCH_SET) != CDN_OK)
 			return CDN_ERR;
 	}
 	return CDN_OK;
 }
 
-static int
-touches_flush(struct disk *d, const struct touch *t, unsigned n)
+int
+disk_touches_flush(struct disk *d, const struct touch *t, unsigned n)
 {
 	struct conn *c;
 	int rc = CDN_ERR;
@@ -743,18 +259,18 @@ touches_flush(struct disk *d, const struct touch *t, unsigned n)
 	if (n == 0)
 		return CDN_OK;
 	PTOK(pthread_mutex_lock(&d->write_mtx));
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		goto out;
-	if (tx_begin(c) != CDN_OK)
+	if (disk_tx_begin(c) != CDN_OK)
 		goto put;
 	if (touches_apply_locked(d, c, t, n) != CDN_OK) {
-		tx_rollback(c);
+		disk_tx_rollback(c);
 		goto put;
 	}
-	rc = tx_commit(c);
+	rc = disk_tx_commit(c);
 put:
-	conn_put(d, c);
+	disk_conn_put(d, c);
 out:
 	PTOK(pthread_mutex_unlock(&d->write_mtx));
 	return rc;
@@ -786,7 +302,7 @@ touch_record(struct disk *d, int64_t id)
 	}
 	PTOK(pthread_mutex_unlock(&d->touch_mtx));
 	if (n > 0)
-		(void)touches_flush(d, batch, n);
+		(void)disk_touches_flush(d, batch, n);
 }
 
 /*
@@ -795,17 +311,17 @@ touch_record(struct disk *d, int64_t id)
  * order is current. Returns 0, CDN_TOOBIG (not enough unpinned bytes; rows
  * deleted so far are in r and the caller rolls back) or CDN_ERR.
  */
-static int
-make_room_locked(struct disk *d, struct conn *c, uint64_t excess, struct room *r)
+int
+disk_make_room_locked(struct disk *d, struct conn *c, uint64_t excess, struct room *r)
 {
 	struct touch t[DISK_TOUCH_BATCH];
-	unsigned nt = touches_drain(d, t);
+	unsigned nt = disk_touches_drain(d, t);
 
 	if (touches_apply_locked(d, c, t, nt) != CDN_OK)
 		return CDN_ERR;
 	while (r->freed < excess) {
 		struct { int64_t id; uint64_t gen, charge; struct evict_meta m; } v[VICTIM_BATCH];
-		sqlite3_stmt *s = st_get(c, ST_VICTIMS);
+		sqlite3_stmt *s = disk_st_get(c, ST_VICTIMS);
 		int nv = 0, rc;
 
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW && nv < VICTIM_BATCH) {
@@ -819,31 +335,31 @@ make_room_locked(struct disk *d, struct conn *c, uint64_t excess, struct room *r
 		}
 		sqlite3_reset(s);
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return db_err(c, "victims");
+			return disk_db_err(c, "victims");
 		if (nv == 0)
 			return CDN_TOOBIG;
 		for (int i = 0; i < nv && r->freed < excess; i++) {
 			struct evict_clock ck = { d->policy, 0, r->age };
 
-			s = st_get(c, ST_DELETE);
+			s = disk_st_get(c, ST_DELETE);
 			sqlite3_bind_int64(s, 1, v[i].id);
-			if (st_exec(c, ST_DELETE) != CDN_OK)
+			if (disk_st_exec(c, ST_DELETE) != CDN_OK)
 				return CDN_ERR;
 			evict_clock_victim(&ck, &v[i].m);
 			r->age = ck.age;
 			r->freed += v[i].charge;
 			r->n++;
-			gens_push(&r->gone, v[i].gen);
+			disk_gens_push(&r->gone, v[i].gen);
 		}
 	}
 	if (r->n > 0 && d->policy == EVICT_LFU && r->age != atomic_load(&d->age))
-		return meta_set(c, "age", (int64_t)r->age);
+		return disk_meta_set(c, "age", (int64_t)r->age);
 	return CDN_OK;
 }
 
 /* After the commit of a transaction that evicted. */
-static void
-room_apply_locked(struct disk *d, const struct room *r)
+void
+disk_room_apply_locked(struct disk *d, const struct room *r)
 {
 	atomic_fetch_sub(&d->bytes, r->freed);
 	atomic_fetch_sub(&d->objects, r->n);
@@ -869,28 +385,28 @@ reserve(struct disk *d, uint64_t n)
 			rc = CDN_TOOBIG;
 			goto out;
 		}
-		c = conn_get(d);
+		c = disk_conn_get(d);
 		if (c == NULL) {
 			rc = CDN_ERR;
 			goto out;
 		}
-		rc = tx_begin(c);
+		rc = disk_tx_begin(c);
 		if (rc == CDN_OK)
-			rc = make_room_locked(d, c, used + n - d->limit, &r);
+			rc = disk_make_room_locked(d, c, used + n - d->limit, &r);
 		if (rc == CDN_OK)
-			rc = tx_commit(c);
+			rc = disk_tx_commit(c);
 		else
-			tx_rollback(c);
-		conn_put(d, c);
+			disk_tx_rollback(c);
+		disk_conn_put(d, c);
 		if (rc != CDN_OK)
 			goto out;
-		room_apply_locked(d, &r);
+		disk_room_apply_locked(d, &r);
 	}
 	atomic_fetch_add(&d->reserved, n);
 out:
 	PTOK(pthread_mutex_unlock(&d->write_mtx));
 	if (rc == CDN_OK)
-		unlink_gens(d, &r.gone);
+		disk_unlink_gens(d, &r.gone);
 	else
 		free(r.gone.v);
 	return rc;
@@ -924,12 +440,12 @@ bloom_rebuild_locked(struct disk *d, struct conn *c)
 	if (cap < d->opts.bloom_min)
 		cap = d->opts.bloom_min;
 	nb = bloom_new(cap, d->opts.bloom_fp);
-	s = st_get(c, ST_KEYS);
+	s = disk_st_get(c, ST_KEYS);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		bloom_add(nb, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		db_err(c, "bloom keys");
+		disk_db_err(c, "bloom keys");
 		bloom_free(&nb);
 		return;
 	}
@@ -951,12 +467,12 @@ remove_version(struct disk *d, int64_t id, uint64_t gen)
 	bool pinned = false, found = false;
 
 	PTOK(pthread_mutex_lock(&d->write_mtx));
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		goto out;
-	if (tx_begin(c) != CDN_OK)
+	if (disk_tx_begin(c) != CDN_OK)
 		goto put;
-	s = st_get(c, ST_BYID);
+	s = disk_st_get(c, ST_BYID);
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, (int64_t)gen);
 	step = sqlite3_step(s);
@@ -967,19 +483,19 @@ remove_version(struct disk *d, int64_t id, uint64_t gen)
 	}
 	sqlite3_reset(s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		db_err(c, "remove");
-		tx_rollback(c);
+		disk_db_err(c, "remove");
+		disk_tx_rollback(c);
 		goto put;
 	}
 	if (found) {
-		s = st_get(c, ST_DELETE);
+		s = disk_st_get(c, ST_DELETE);
 		sqlite3_bind_int64(s, 1, id);
-		if (st_exec(c, ST_DELETE) != CDN_OK) {
-			tx_rollback(c);
+		if (disk_st_exec(c, ST_DELETE) != CDN_OK) {
+			disk_tx_rollback(c);
 			goto put;
 		}
 	}
-	rc = tx_commit(c);
+	rc = disk_tx_commit(c);
 	if (rc == CDN_OK && found) {
 		atomic_fetch_sub(&d->bytes, charge);
 		atomic_fetch_sub(&d->objects, 1);
@@ -989,503 +505,34 @@ remove_version(struct disk *d, int64_t id, uint64_t gen)
 		}
 	}
 put:
-	conn_put(d, c);
+	disk_conn_put(d, c);
 out:
 	PTOK(pthread_mutex_unlock(&d->write_mtx));
 	/* Generations are never reused, so this file is this version's alone. */
 	if (rc == CDN_OK)
-		unlink_gen(d, gen);
+		disk_unlink_gen(d, gen);
 	return rc;
 }
 
 static int
 version_exists(struct disk *d, int64_t id, uint64_t gen, bool *exists)
 {
-	struct conn *c = conn_get(d);
+	struct conn *c = disk_conn_get(d);
 	sqlite3_stmt *s;
 	int rc;
 
 	if (c == NULL)
 		return CDN_ERR;
-	s = st_get(c, ST_EXISTS);
+	s = disk_st_get(c, ST_EXISTS);
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, (int64_t)gen);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	conn_put(d, c);
+	disk_conn_put(d, c);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return CDN_ERR;
 	*exists = rc == SQLITE_ROW;
 	return CDN_OK;
-}
-
-/* ================================================================ open / close */
-
-void
-disk_opts_default(struct disk_opts *o)
-{
-	o->conns = 4;
-	o->durable = true;
-	o->bloom_fp = 0.01;
-	o->bloom_min = 4096;
-}
-
-/* Create the fan-out directory of gen (XX, then XX/Y) if missing; each
- * creation is made durable by an fsync of its parent, before any file in
- * it is. Racing creators are fine (EEXIST). Returns 0 or CDN_ERR (errno
- * kept for the caller's log line). */
-static int
-make_dir(struct disk *d, uint64_t gen)
-{
-	char x[4], y[4];
-	int xfd, e;
-
-	snprintf(x, sizeof x, "%02x", dir_x(gen));
-	snprintf(y, sizeof y, "%x", dir_y(gen));
-	if (mkdirat(d->objfd, x, 0755) == 0) {
-		if (d->opts.durable && fsync(d->objfd) != 0)
-			return CDN_ERR;
-	} else if (errno != EEXIST) {
-		return CDN_ERR;
-	}
-	xfd = openat(d->objfd, x, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (xfd < 0)
-		return CDN_ERR;
-	if (mkdirat(xfd, y, 0755) == 0) {
-		if (d->opts.durable && fsync(xfd) != 0)
-			goto fail;
-	} else if (errno != EEXIST) {
-		goto fail;
-	}
-	close(xfd);
-	return CDN_OK;
-fail:
-	e = errno;
-	close(xfd);
-	errno = e;
-	return CDN_ERR;
-}
-
-/* 1 or 2 lower-case hex digits exactly: a fan-out directory name. */
-static bool
-is_hex_name(const char *s, size_t len)
-{
-	if (strlen(s) != len)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/* Clean one leaf directory XX/Y (its gens have bits 8-19 `low`): unlink
- * temp files and names that are not ours, collect the generations. */
-static void
-scan_leaf(struct disk *d, int fd, uint64_t low, struct gens *g)
-{
-	struct dirent *de;
-	DIR *dir = fdopendir(fd);
-
-	if (dir == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		uint64_t gen;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-			continue;
-		if (parse_gen(de->d_name, &gen) == CDN_OK && ((gen >> 8) & 0xfff) == low) {
-			gens_push(g, gen);
-			continue;
-		}
-		if (unlinkat(dirfd(dir), de->d_name, 0) == 0) {
-			if (strncmp(de->d_name, ".tmp.", 5) == 0)
-				d->cleaned_temp++;
-			else
-				d->cleaned_files++;
-		}
-	}
-	closedir(dir);
-}
-
-/* Walk the fan-out directories that exist (they are made on first use):
- * unlink temp files and names that are not ours, collect the generations
- * of body files. Anything else (other directories) is left alone. */
-static int
-scan_files(struct disk *d, uint64_t **gensp, size_t *ngensp)
-{
-	struct gens g = { 0 };
-	struct dirent *xe;
-	DIR *top;
-	int fd = openat(d->objfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || (top = fdopendir(fd)) == NULL) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		log_errno(LVL_ERROR, e, "disk: cannot read %s/objects", d->dir);
-		return CDN_ERR;
-	}
-	while ((xe = readdir(top)) != NULL) {
-		struct dirent *ye;
-		DIR *xd;
-		int xfd;
-
-		if (!is_hex_name(xe->d_name, 2))
-			continue;
-		xfd = openat(dirfd(top), xe->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (xfd < 0 || (xd = fdopendir(xfd)) == NULL) {
-			if (xfd >= 0)
-				close(xfd);
-			continue;
-		}
-		while ((ye = readdir(xd)) != NULL) {
-			uint64_t low;
-			int yfd;
-
-			if (!is_hex_name(ye->d_name, 1))
-				continue;
-			low = strtoull(xe->d_name, NULL, 16) | (strtoull(ye->d_name, NULL, 16) << 8);
-			yfd = openat(dirfd(xd), ye->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (yfd >= 0)
-				scan_leaf(d, yfd, low, &g);
-		}
-		closedir(xd);
-	}
-	closedir(top);
-	*gensp = g.v;
-	*ngensp = g.n;
-	return CDN_OK;
-}
-
-/* Every row's (gen, id), the Bloom filter over the keys, and the sums. */
-static int
-scan_rows(struct disk *d, struct conn *c, struct rowref **rowsp, size_t *nrowsp)
-{
-	sqlite3_stmt *s;
-	struct rowref *rows = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t bytes = 0, pbytes = 0, pobjs = 0, maxlast = 0, cnt = 0, bcap;
-	int rc;
-
-	if (sqlite3_prepare_v2(c->db, "SELECT COUNT(*) FROM obj", -1, &s, NULL) != SQLITE_OK)
-		return db_err(c, "count");
-	if (sqlite3_step(s) == SQLITE_ROW)
-		cnt = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	bcap = 2 * cnt < d->opts.bloom_min ? d->opts.bloom_min : 2 * cnt;
-	d->bloom = bloom_new(bcap, d->opts.bloom_fp);
-
-	if (sqlite3_prepare_v2(c->db, "SELECT id, gen, key, charge, pinned, last FROM obj",
-	    -1, &s, NULL) != SQLITE_OK)
-		return db_err(c, "scan");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		uint64_t charge = (uint64_t)sqlite3_column_int64(s, 3);
-		uint64_t last = (uint64_t)sqlite3_column_int64(s, 5);
-
-		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			rows = xrealloc(rows, cap * sizeof *rows);
-		}
-		rows[n].id = sqlite3_column_int64(s, 0);
-		rows[n].gen = (uint64_t)sqlite3_column_int64(s, 1);
-		n++;
-		bloom_add(d->bloom, sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2));
-		bytes += charge;
-		if (sqlite3_column_int64(s, 4) != 0) {
-			pbytes += charge;
-			pobjs++;
-		}
-		if (last > maxlast)
-			maxlast = last;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		return db_err(c, "scan");
-	}
-	atomic_store(&d->bytes, bytes);
-	atomic_store(&d->objects, n);
-	atomic_store(&d->pinned_bytes, pbytes);
-	atomic_store(&d->pinned_objects, pobjs);
-	if (maxlast + 1 > atomic_load(&d->tick))
-		atomic_store(&d->tick, maxlast + 1);
-	*rowsp = rows;
-	*nrowsp = n;
-	return CDN_OK;
-}
-
-/* Match rows with files by generation: delete rows with no file, unlink
- * files with no row, and set the next generation past every one seen. */
-static int
-reconcile(struct disk *d, struct conn *c)
-{
-	uint64_t *files = NULL, maxgen = 0;
-	struct rowref *rows = NULL;
-	size_t nf = 0, nr = 0, i = 0, j = 0;
-	int rc = CDN_ERR;
-	bool intx = false;
-
-	if (scan_files(d, &files, &nf) != CDN_OK)
-		goto out;
-	if (scan_rows(d, c, &rows, &nr) != CDN_OK)
-		goto out;
-	if (nf > 1)
-		qsort(files, nf, sizeof *files, cmp_u64);
-	if (nr > 1)
-		qsort(rows, nr, sizeof *rows, cmp_rowref);
-	if (nf > 0)
-		maxgen = files[nf - 1];
-	if (nr > 0 && rows[nr - 1].gen > maxgen)
-		maxgen = rows[nr - 1].gen;
-	atomic_store(&d->gen, maxgen + 1);
-
-	while (i < nr || j < nf) {
-		if (j == nf || (i < nr && rows[i].gen < files[j])) {
-			/* a row whose file is gone */
-			if (!intx) {
-				if (tx_begin(c) != CDN_OK)
-					goto out;
-				intx = true;
-			}
-			sqlite3_stmt *s = st_get(c, ST_DELETE);
-
-			sqlite3_bind_int64(s, 1, rows[i].id);
-			if (st_exec(c, ST_DELETE) != CDN_OK)
-				goto out;
-			d->cleaned_rows++;
-			i++;
-		} else if (i == nr || files[j] < rows[i].gen) {
-			unlink_gen(d, files[j]);
-			d->cleaned_files++;
-			j++;
-		} else {
-			i++;
-			j++;
-		}
-	}
-	if (intx) {
-		intx = false;
-		if (tx_commit(c) != CDN_OK)
-			goto out;
-		/* Recount what is left (rare: only after lost files). */
-		free(rows);
-		rows = NULL;
-		bloom_free(&d->bloom);
-		if (scan_rows(d, c, &rows, &nr) != CDN_OK)
-			goto out;
-	}
-	rc = CDN_OK;
-out:
-	if (intx)
-		tx_rollback(c);
-	free(files);
-	free(rows);
-	return rc;
-}
-
-static int
-load_meta(struct disk *d, struct conn *c)
-{
-	int64_t v;
-	int rc;
-
-	if (tx_begin(c) != CDN_OK)
-		return CDN_ERR;
-	rc = meta_get(c, "schema", &v);
-	if (rc == CDN_NOTFOUND)
-		rc = meta_set(c, "schema", SCHEMA_VERSION);
-	else if (rc == CDN_OK && v != SCHEMA_VERSION) {
-		log_msg(LVL_ERROR, "disk: %s has index schema %" PRId64 ", this build knows %d",
-		    d->dbpath, v, SCHEMA_VERSION);
-		rc = CDN_ERR;
-	}
-	if (rc != CDN_OK)
-		goto fail;
-	rc = meta_get(c, "policy", &v);
-	if (rc == CDN_ERR)
-		goto fail;
-	if (rc == CDN_NOTFOUND || v != (int64_t)d->policy) {
-		/* Priorities were computed by another policy: recompute them
-		 * from freq and last, with the age starting over. */
-		const char *sql = d->policy == EVICT_LFU ?
-		    "UPDATE obj SET prio = freq" : "UPDATE obj SET prio = last";
-
-		if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			db_err(c, "policy change");
-			goto fail;
-		}
-		if (meta_set(c, "policy", d->policy) != CDN_OK || meta_set(c, "age", 0) != CDN_OK)
-			goto fail;
-	}
-	rc = meta_get(c, "age", &v);
-	if (rc == CDN_ERR)
-		goto fail;
-	atomic_store(&d->age, rc == CDN_OK ? (uint64_t)v : 0);
-	return tx_commit(c);
-fail:
-	tx_rollback(c);
-	return CDN_ERR;
-}
-
-int
-disk_open(const char *dir, uint64_t limit, enum evict_policy policy,
-    const struct disk_opts *opts, struct disk **dp)
-{
-	struct disk *d = xcalloc(1, sizeof *d);
-	struct conn *c = NULL;
-	char *path;
-	int e;
-
-	*dp = NULL;
-	d->magic = DISK_MAGIC;
-	d->dir = xstrdup(dir);
-	d->dbpath = xasprintf("%s/index.db", dir);
-	d->lockfd = d->objfd = -1;
-	d->limit = limit;
-	d->policy = policy;
-	if (opts != NULL)
-		d->opts = *opts;
-	else
-		disk_opts_default(&d->opts);
-	if (d->opts.conns == 0)
-		d->opts.conns = 1;
-	if (!(d->opts.bloom_fp > 0.0 && d->opts.bloom_fp < 1.0))
-		d->opts.bloom_fp = 0.01;
-	if (d->opts.bloom_min == 0)
-		d->opts.bloom_min = 1;
-	PTOK(pthread_mutex_init(&d->pool_mtx, NULL));
-	PTOK(pthread_cond_init(&d->pool_cv, NULL));
-	PTOK(pthread_mutex_init(&d->write_mtx, NULL));
-	PTOK(pthread_mutex_init(&d->touch_mtx, NULL));
-	PTOK(pthread_rwlock_init(&d->bloom_lk, NULL));
-	atomic_init(&d->tick, 1);
-	atomic_init(&d->gen, 1);
-
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		e = errno;
-		log_errno(LVL_ERROR, e, "disk: cannot create %s", dir);
-		goto fail;
-	}
-	path = xasprintf("%s/lock", dir);
-	d->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	e = errno;
-	free(path);
-	if (d->lockfd < 0) {
-		log_errno(LVL_ERROR, e, "disk: cannot open %s/lock", dir);
-		goto fail;
-	}
-	if (flock(d->lockfd, LOCK_EX | LOCK_NB) != 0) {
-		e = errno;
-		log_errno(LVL_ERROR, e, "disk: %s is in use by another process", dir);
-		goto fail;
-	}
-	path = xasprintf("%s/objects", dir);
-	if (mkdir(path, 0755) == 0) {
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		/* the new directory entry must outlive a power cut like the
-		 * files under it */
-		if (dfd >= 0) {
-			if (d->opts.durable)
-				(void)fsync(dfd);
-			close(dfd);
-		}
-	} else if (errno != EEXIST) {
-		e = errno;
-		log_errno(LVL_ERROR, e, "disk: cannot create %s", path);
-		free(path);
-		goto fail;
-	}
-	d->objfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	e = errno;
-	free(path);
-	if (d->objfd < 0) {
-		log_errno(LVL_ERROR, e, "disk: cannot open %s/objects", dir);
-		goto fail;
-	}
-	c = conn_open(d, true);
-	if (c == NULL)
-		goto fail;
-	d->nconns = 1;
-	if (load_meta(d, c) != CDN_OK || reconcile(d, c) != CDN_OK)
-		goto fail;
-	if (atomic_load(&d->bytes) > d->limit) {
-		/* A smaller limit than last time: shrink now. */
-		struct room r = { .age = atomic_load(&d->age) };
-
-		if (tx_begin(c) != CDN_OK)
-			goto fail;
-		if (make_room_locked(d, c, atomic_load(&d->bytes) - d->limit, &r) == CDN_ERR ||
-		    tx_commit(c) != CDN_OK) {
-			tx_rollback(c);
-			free(r.gone.v);
-			goto fail;
-		}
-		/* CDN_TOOBIG (pinned bytes alone exceed the limit) keeps what
-		 * could be evicted evicted. */
-		room_apply_locked(d, &r);
-		unlink_gens(d, &r.gone);
-	}
-	conn_put(d, c);
-	if (d->cleaned_temp + d->cleaned_files + d->cleaned_rows > 0)
-		log_msg(LVL_WARN, "disk: %s: removed %" PRIu64 " temp files, %" PRIu64
-		    " files with no index row, %" PRIu64 " rows with no file", dir,
-		    d->cleaned_temp, d->cleaned_files, d->cleaned_rows);
-	*dp = d;
-	return CDN_OK;
-fail:
-	if (c != NULL) {
-		conn_close(c);
-		d->nconns = 0;
-	}
-	disk_close(&d);
-	return CDN_ERR;
-}
-
-void
-disk_close(struct disk **dp)
-{
-	struct disk *d = *dp;
-	struct touch t[DISK_TOUCH_BATCH];
-	unsigned n;
-
-	*dp = NULL;
-	if (d == NULL)
-		return;
-	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
-	if (d->nconns > 0) {
-		n = touches_drain(d, t);
-		(void)touches_flush(d, t, n);
-	}
-	PTOK(pthread_mutex_lock(&d->pool_mtx));
-	while (d->pool_free != NULL) {
-		struct conn *c = d->pool_free;
-
-		d->pool_free = c->next;
-		conn_close(c);
-		d->nconns--;
-	}
-	AZ(d->nconns);      /* every connection was returned */
-	PTOK(pthread_mutex_unlock(&d->pool_mtx));
-	bloom_free(&d->bloom);
-	if (d->objfd >= 0)
-		close(d->objfd);
-	if (d->lockfd >= 0)
-		close(d->lockfd);   /* releases the flock */
-	PTOK(pthread_mutex_destroy(&d->pool_mtx));
-	PTOK(pthread_cond_destroy(&d->pool_cv));
-	PTOK(pthread_mutex_destroy(&d->write_mtx));
-	PTOK(pthread_mutex_destroy(&d->touch_mtx));
-	PTOK(pthread_rwlock_destroy(&d->bloom_lk));
-	free(d->dir);
-	free(d->dbpath);
-	d->magic = 0;
-	free(d);
 }
 
 /* ================================================================ store */
@@ -1622,12 +669,12 @@ index_insert(struct disk_writer *w, const struct disk_put *put, const uint8_t sh
 
 	PTOK(pthread_mutex_lock(&d->write_mtx));
 	r.age = atomic_load(&d->age);
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		goto out;
-	if (tx_begin(c) != CDN_OK)
+	if (disk_tx_begin(c) != CDN_OK)
 		goto put;
-	s = st_get(c, ST_BYKEY);
+	s = disk_st_get(c, ST_BYKEY);
 	sqlite3_bind_blob(s, 1, w->key, (int)w->keylen, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
@@ -1640,27 +687,27 @@ index_insert(struct disk_writer *w, const struct disk_put *put, const uint8_t sh
 	}
 	sqlite3_reset(s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		db_err(c, "store lookup");
+		disk_db_err(c, "store lookup");
 		goto rollback;
 	}
 	if (old) {
-		s = st_get(c, ST_DELETE);
+		s = disk_st_get(c, ST_DELETE);
 		sqlite3_bind_int64(s, 1, old_id);
-		if (st_exec(c, ST_DELETE) != CDN_OK)
+		if (disk_st_exec(c, ST_DELETE) != CDN_OK)
 			goto rollback;
 	}
 	/* After this commit: bytes - old + charge, reserved - w->reserved. */
 	used = atomic_load(&d->bytes) - old_charge + charge +
 	    (atomic_load(&d->reserved) - w->reserved);
 	if (used > d->limit) {
-		rc = make_room_locked(d, c, used - d->limit, &r);
+		rc = disk_make_room_locked(d, c, used - d->limit, &r);
 		if (rc != CDN_OK)
 			goto rollback;
 		rc = CDN_ERR;
 	}
 	ck = (struct evict_clock){ d->policy, atomic_fetch_add(&d->tick, 1), r.age };
 	evict_meta_new(&ck, &m, old_freq > put->freq ? (uint32_t)old_freq : put->freq);
-	s = st_get(c, ST_INSERT);
+	s = disk_st_get(c, ST_INSERT);
 	sqlite3_bind_blob(s, 1, w->key, (int)w->keylen, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (int64_t)w->gen);
 	sqlite3_bind_int64(s, 3, (int64_t)w->written);
@@ -1674,14 +721,14 @@ index_insert(struct disk_writer *w, const struct disk_put *put, const uint8_t sh
 	sqlite3_bind_int64(s, 11, (int64_t)m.last);
 	sqlite3_bind_int64(s, 12, m.freq);
 	sqlite3_bind_int64(s, 13, (int64_t)m.prio);
-	if (st_exec(c, ST_INSERT) != CDN_OK)
+	if (disk_st_exec(c, ST_INSERT) != CDN_OK)
 		goto rollback;
 	/* Before the commit, so no lookup can find the row and miss the key. */
 	bloom_add(d->bloom, w->key, w->keylen);
-	if (tx_commit(c) != CDN_OK)
+	if (disk_tx_commit(c) != CDN_OK)
 		goto put;
 	rc = CDN_OK;
-	room_apply_locked(d, &r);
+	disk_room_apply_locked(d, &r);
 	atomic_fetch_add(&d->bytes, charge);
 	atomic_fetch_sub(&d->bytes, old_charge);
 	atomic_fetch_sub(&d->reserved, w->reserved);
@@ -1697,13 +744,13 @@ index_insert(struct disk_writer *w, const struct disk_put *put, const uint8_t sh
 		atomic_fetch_add(&d->pinned_objects, 1);
 	}
 	if (old)
-		gens_push(&r.gone, old_gen);
+		disk_gens_push(&r.gone, old_gen);
 	bloom_rebuild_locked(d, c);
 	goto put;
 rollback:
-	tx_rollback(c);
+	disk_tx_rollback(c);
 put:
-	conn_put(d, c);
+	disk_conn_put(d, c);
 out:
 	PTOK(pthread_mutex_unlock(&d->write_mtx));
 	if (rc == CDN_OK)
@@ -1739,7 +786,12 @@ disk_write_commit(struct disk_writer **wp, const struct disk_put *put,
 		rc = CDN_INVAL;
 		goto fail;
 	}
-	disk_head_encode(put->head, &head, &headlen);
+	if (disk_head_encode(put->head, &head, &headlen) != CDN_OK) {
+		log_msg(LVL_WARN, "disk: head of %.*s cannot be stored; not stored",
+		    (int)(w->keylen > 200 ? 200 : w->keylen), w->key);
+		rc = CDN_INVAL;
+		goto fail;
+	}
 	if (d->opts.durable && fsync(w->fd) != 0)
 		goto io;
 	e = close(w->fd);
@@ -1755,7 +807,7 @@ disk_write_commit(struct disk_writer **wp, const struct disk_put *put,
 	if (rc != CDN_OK)
 		goto unlink;
 	atomic_fetch_add(&d->n_stores, 1);
-	unlink_gens(d, &gone);
+	disk_unlink_gens(d, &gone);
 	free(head);
 	disk_write_abort(&w);   /* closes the directory; nothing left reserved */
 	return CDN_OK;
@@ -1839,10 +891,10 @@ disk_lookup(struct disk *d, const char *key, size_t keylen, struct disk_hit *hit
 		atomic_fetch_add(&d->n_misses, 1);
 		return CDN_NOTFOUND;
 	}
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		return CDN_ERR;
-	s = st_get(c, ST_LOOKUP);
+	s = disk_st_get(c, ST_LOOKUP);
 	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
@@ -1858,8 +910,8 @@ disk_lookup(struct disk *d, const char *key, size_t keylen, struct disk_hit *hit
 	}
 	sqlite3_reset(s);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		db_err(c, "lookup");
-	conn_put(d, c);
+		disk_db_err(c, "lookup");
+	disk_conn_put(d, c);
 	if (step == SQLITE_DONE) {
 		atomic_fetch_add(&d->n_bloom_fp, 1);
 		atomic_fetch_add(&d->n_misses, 1);
@@ -1875,7 +927,7 @@ disk_lookup(struct disk *d, const char *key, size_t keylen, struct disk_hit *hit
 		(void)remove_version(d, hit->_id, hit->_gen);
 		return CDN_CORRUPT;
 	}
-	file_name(hit->_gen, name);
+	disk_file_name(hit->_gen, name);
 	hit->fd = openat(d->objfd, name, O_RDONLY | O_CLOEXEC);
 	if (hit->fd < 0) {
 		e = errno;
@@ -1952,7 +1004,7 @@ verify_fail(struct disk *d, struct disk_hit *hit, const char *why)
 {
 	char name[32];
 
-	file_name(hit->_gen, name);
+	disk_file_name(hit->_gen, name);
 	if (hit->fd >= 0)
 		close(hit->fd);
 	hit->fd = -1;
@@ -2038,10 +1090,10 @@ disk_remove(struct disk *d, const char *key, size_t keylen)
 	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
 	if (!disk_maybe(d, key, keylen))
 		return CDN_NOTFOUND;
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		return CDN_ERR;
-	s = st_get(c, ST_BYKEY);
+	s = disk_st_get(c, ST_BYKEY);
 	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
@@ -2049,7 +1101,7 @@ disk_remove(struct disk *d, const char *key, size_t keylen)
 		gen = (uint64_t)sqlite3_column_int64(s, 1);
 	}
 	sqlite3_reset(s);
-	conn_put(d, c);
+	disk_conn_put(d, c);
 	if (step == SQLITE_DONE)
 		return CDN_NOTFOUND;
 	if (step != SQLITE_ROW)
@@ -2074,12 +1126,12 @@ disk_pin(struct disk *d, const char *key, size_t keylen, bool pinned)
 
 	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
 	PTOK(pthread_mutex_lock(&d->write_mtx));
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		goto out;
-	if (tx_begin(c) != CDN_OK)
+	if (disk_tx_begin(c) != CDN_OK)
 		goto put;
-	s = st_get(c, ST_BYKEY);
+	s = disk_st_get(c, ST_BYKEY);
 	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW) {
@@ -2089,20 +1141,20 @@ disk_pin(struct disk *d, const char *key, size_t keylen, bool pinned)
 	}
 	sqlite3_reset(s);
 	if (step != SQLITE_ROW) {
-		tx_rollback(c);
-		rc = step == SQLITE_DONE ? CDN_NOTFOUND : db_err(c, "pin");
+		disk_tx_rollback(c);
+		rc = step == SQLITE_DONE ? CDN_NOTFOUND : disk_db_err(c, "pin");
 		goto put;
 	}
 	if (was != pinned) {
-		s = st_get(c, ST_PIN);
+		s = disk_st_get(c, ST_PIN);
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int(s, 2, pinned);
-		if (st_exec(c, ST_PIN) != CDN_OK) {
-			tx_rollback(c);
+		if (disk_st_exec(c, ST_PIN) != CDN_OK) {
+			disk_tx_rollback(c);
 			goto put;
 		}
 	}
-	rc = tx_commit(c);
+	rc = disk_tx_commit(c);
 	if (rc == CDN_OK && was != pinned) {
 		if (pinned) {
 			atomic_fetch_add(&d->pinned_bytes, charge);
@@ -2113,7 +1165,7 @@ disk_pin(struct disk *d, const char *key, size_t keylen, bool pinned)
 		}
 	}
 put:
-	conn_put(d, c);
+	disk_conn_put(d, c);
 out:
 	PTOK(pthread_mutex_unlock(&d->write_mtx));
 	return rc;
@@ -2126,8 +1178,8 @@ disk_flush(struct disk *d)
 	unsigned n;
 
 	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
-	n = touches_drain(d, t);
-	return touches_flush(d, t, n);
+	n = disk_touches_drain(d, t);
+	return disk_touches_flush(d, t, n);
 }
 
 int
@@ -2140,21 +1192,21 @@ disk_file_of(struct disk *d, const char *key, size_t keylen, char *buf, size_t l
 	int step, n;
 
 	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		return CDN_ERR;
-	s = st_get(c, ST_BYKEY);
+	s = disk_st_get(c, ST_BYKEY);
 	sqlite3_bind_blob(s, 1, key, (int)keylen, SQLITE_STATIC);
 	step = sqlite3_step(s);
 	if (step == SQLITE_ROW)
 		gen = (uint64_t)sqlite3_column_int64(s, 1);
 	sqlite3_reset(s);
-	conn_put(d, c);
+	disk_conn_put(d, c);
 	if (step == SQLITE_DONE)
 		return CDN_NOTFOUND;
 	if (step != SQLITE_ROW)
 		return CDN_ERR;
-	file_name(gen, name);
+	disk_file_name(gen, name);
 	n = snprintf(buf, len, "%s/objects/%s", d->dir, name);
 	return n < 0 || (size_t)n >= len ? CDN_INVAL : CDN_OK;
 }
@@ -2170,13 +1222,13 @@ disk_scrub(struct disk *d, struct disk_scrub *out)
 
 	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
 	memset(out, 0, sizeof *out);
-	c = conn_get(d);
+	c = disk_conn_get(d);
 	if (c == NULL)
 		return CDN_ERR;
 	if (sqlite3_prepare_v2(c->db, "SELECT id, gen, size, sha, head FROM obj", -1, &s,
 	    NULL) != SQLITE_OK) {
-		db_err(c, "scrub");
-		conn_put(d, c);
+		disk_db_err(c, "scrub");
+		disk_conn_put(d, c);
 		return CDN_ERR;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -2200,7 +1252,7 @@ disk_scrub(struct disk *d, struct disk_scrub *out)
 		n++;
 	}
 	sqlite3_finalize(s);
-	conn_put(d, c);
+	disk_conn_put(d, c);
 	if (rc != SQLITE_DONE) {
 		free(rows);
 		return CDN_ERR;
@@ -2222,7 +1274,7 @@ disk_scrub(struct disk *d, struct disk_scrub *out)
 			disk_hit_fini(&hit);
 			continue;
 		}
-		file_name(rows[i].gen, name);
+		disk_file_name(rows[i].gen, name);
 		hit.fd = openat(d->objfd, name, O_RDONLY | O_CLOEXEC);
 		if (hit.fd < 0) {
 			if (version_exists(d, hit._id, hit._gen, &exists) == CDN_OK && exists) {

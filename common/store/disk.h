@@ -114,12 +114,16 @@ void disk_head_fini(struct disk_head *h);
  *   i64 request_time i64 response_time i64 initial_age i64 lifetime
  *   nlines x (u32 namelen u32 valuelen name value)
  *   8 bytes: the first 8 bytes of the SHA-256 of everything before.
- * Returns 0 (structural OOM aborts).
+ * Returns 0, or CDN_INVAL (nothing allocated) for a head that would not
+ * read back as itself: a status outside 0..65535, an empty name, a name
+ * with a control character, SP or ':', a value with a control character
+ * other than HTAB or with SP/HTAB at either end.
  */
 int disk_head_encode(const struct disk_head *h, uint8_t **out, size_t *outlen);
 /* Parse an encoded head into h (which must be initialised and empty).
- * Returns 0, or CDN_CORRUPT (bad magic, version, checksum or bounds; h is
- * left empty). Never crashes on any input. */
+ * Returns 0, or CDN_CORRUPT (bad magic, version, checksum, bounds, or a
+ * line disk_head_encode would have refused; h is left empty). Never crashes
+ * on any input; what decodes re-encodes to the same bytes. */
 int disk_head_decode(const void *p, size_t n, struct disk_head *h);
 
 /* ---------------------------------------------------------------- open */
@@ -170,7 +174,8 @@ struct disk_put {
 /*
  * Store a complete object from memory: start + append + commit in one call.
  * Replaces any version of key. Returns 0; CDN_INVAL if put->sha is given and
- * the body does not hash to it (nothing stored); CDN_TOOBIG if it cannot fit
+ * the body does not hash to it, or the head cannot be encoded (nothing
+ * stored); CDN_TOOBIG if it cannot fit
  * even with every unpinned version evicted; CDN_ERR on an I/O or SQLite
  * error (logged; nothing stored). Blocks on disk I/O and fsync: call it from
  * a thread that may block (not the libcurl loop, not under a cache lock).

@@ -227,8 +227,8 @@ cfg_parse_hostport(const char *s, char *host, size_t hostlen, unsigned *port)
 	return CDN_OK;
 }
 
-static int
-check_url(const char *s, char *why, size_t whylen)
+int
+cfg_check_url(const char *s, char *why, size_t whylen)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL;
@@ -301,7 +301,7 @@ set_opt(struct cfg *cfg, const struct opt *o, const char *value, bool append,
 	case T_STRLIST: {
 		struct cfg_strlist *l = (struct cfg_strlist *)(void *)base;
 
-		if (o->type == T_URLLIST && check_url(value, why, whylen) != CDN_OK)
+		if (o->type == T_URLLIST && cfg_check_url(value, why, whylen) != CDN_OK)
 			return CDN_INVAL;
 		if (!append)
 			strlist_clear(l);
@@ -402,6 +402,37 @@ cfg_ini_read(char *str, int num, void *stream)
 	return r;
 }
 
+static bool
+is_extra_section(const char *section)
+{
+	return strncasecmp(section, "tier.", 5) == 0 || strncasecmp(section, "pop.", 4) == 0 ||
+	    strcasecmp(section, "regions") == 0 || strcasecmp(section, "geo") == 0;
+}
+
+static void
+extra_add(struct cfg *cfg, const char *section, const char *key, const char *value,
+    const char *file, int line)
+{
+	struct cfg_entry *e;
+
+	cfg->extra.v = xrealloc(cfg->extra.v, (cfg->extra.n + 1) * sizeof *cfg->extra.v);
+	e = &cfg->extra.v[cfg->extra.n++];
+	e->section = xstrdup(section);
+	e->key = xstrdup(key);
+	e->value = xstrdup(value);
+	e->file = xstrdup(file);
+	e->line = line;
+}
+
+void
+cfg_entry_where(const struct cfg_entry *e, FILE *err)
+{
+	if (e->line > 0)
+		fprintf(err, "%s:%d: ", e->file, e->line);
+	else
+		fprintf(err, "%s: ", e->file);
+}
+
 static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
@@ -412,6 +443,10 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 
 	if (name == NULL)
 		return 1; /* a section header alone */
+	if (is_extra_section(section)) {
+		extra_add(c->cfg, section, name, value, c->path, lineno);
+		return 1;
+	}
 	o = find_opt(section, name, NULL);
 	if (o == NULL) {
 		fprintf(c->err, "%s:%d: unknown setting \"%s\" in section [%s]\n",
@@ -507,6 +542,15 @@ cfg_fini(struct cfg *cfg)
 	}
 	strlist_clear(&cfg->upstream);
 	strlist_clear(&cfg->peer);
+	for (unsigned i = 0; i < cfg->extra.n; i++) {
+		free(cfg->extra.v[i].section);
+		free(cfg->extra.v[i].key);
+		free(cfg->extra.v[i].value);
+		free(cfg->extra.v[i].file);
+	}
+	free(cfg->extra.v);
+	cfg->extra.v = NULL;
+	cfg->extra.n = 0;
 }
 
 void
@@ -523,7 +567,12 @@ cfg_usage(const struct cfg *cfg, FILE *out)
 	    "  -h, --help                  show this help and exit\n"
 	    "  -V, --version               show the version and exit\n"
 	    "  -c, --config FILE           read settings from an INI file (see etc/)\n"
-	    "      --set SECTION.KEY=VALUE set any setting of the INI file\n",
+	    "      --set SECTION.KEY=VALUE set any setting of the INI file\n"
+	    "      --geoip-db FILE         MaxMind .mmdb for client regions  [geo] mmdb\n"
+	    "      --trusted-proxy CIDR    peers whose X-Forwarded-For is believed (repeatable)\n"
+	    "                              [geo] trusted_proxies\n"
+	    "      --router                (cdn-edge) answer every request with a 302 to the\n"
+	    "                              PoP of the client's region ([pop.NAME] sections)\n",
 	    cfg->progname, strcmp(cfg->role, "edge") == 0 ? "edge node" : "origin shield");
 	for (size_t i = 0; i < ARRAY_LEN(opts); i++) {
 		char left[64];
@@ -551,7 +600,17 @@ cfg_usage(const struct cfg *cfg, FILE *out)
 static int
 check_cfg(struct cfg *cfg, FILE *err)
 {
-	if (cfg->upstream.n == 0) {
+	bool tiers = false;
+
+	for (unsigned i = 0; i < cfg->extra.n; i++)
+		if (strncasecmp(cfg->extra.v[i].section, "tier.", 5) == 0 ||
+		    strncasecmp(cfg->extra.v[i].section, "pop.", 4) == 0)
+			tiers = true;
+	if (cfg->router && strcmp(cfg->role, "edge") != 0) {
+		fprintf(err, "%s: --router is a role of cdn-edge\n", cfg->progname);
+		return CDN_INVAL;
+	}
+	if (cfg->upstream.n == 0 && !tiers) {
 		fprintf(err, "%s: no upstream: give -u URL (the origin or the shields)\n", cfg->progname);
 		return CDN_INVAL;
 	}
@@ -578,7 +637,7 @@ check_cfg(struct cfg *cfg, FILE *err)
 enum cfg_result
 cfg_parse_args(struct cfg *cfg, int argc, char **argv, FILE *out, FILE *err)
 {
-	struct option longopts[ARRAY_LEN(opts) + 5];
+	struct option longopts[ARRAY_LEN(opts) + 8];
 	char shortopts[64] = "+hVc:";
 	bool seen_list[ARRAY_LEN(opts)] = { false };
 	char why[512];
@@ -603,6 +662,9 @@ cfg_parse_args(struct cfg *cfg, int argc, char **argv, FILE *out, FILE *err)
 	longopts[n++] = (struct option){ "version", no_argument, NULL, 'V' };
 	longopts[n++] = (struct option){ "config", required_argument, NULL, 'c' };
 	longopts[n++] = (struct option){ "set", required_argument, NULL, 'S' };
+	longopts[n++] = (struct option){ "geoip-db", required_argument, NULL, 'G' };
+	longopts[n++] = (struct option){ "trusted-proxy", required_argument, NULL, 'T' };
+	longopts[n++] = (struct option){ "router", no_argument, NULL, 'R' };
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* Pass 1: help, version, and the config file, which flags then override. */
@@ -646,6 +708,15 @@ cfg_parse_args(struct cfg *cfg, int argc, char **argv, FILE *out, FILE *err)
 
 		if (c == 'c' || c == 'h' || c == 'V')
 			continue;
+		if (c == 'G' || c == 'T') {
+			extra_add(cfg, "geo", c == 'G' ? "mmdb" : "trusted_proxies", optarg,
+			    c == 'G' ? "--geoip-db" : "--trusted-proxy", 0);
+			continue;
+		}
+		if (c == 'R') {
+			cfg->router = true;
+			continue;
+		}
 		if (c == 'S') {
 			char *eq = strchr(optarg, '='), *key;
 			int rc;

@@ -21,6 +21,20 @@ struct cfg_strlist {
 	unsigned n;
 };
 
+/* A line of a section that another module interprets ([tier.NAME],
+ * [pop.NAME], [regions], [geo]), kept with where it came from so that
+ * module can refuse it with FILE:LINE. Flags add entries too (file is the
+ * flag, line 0). */
+struct cfg_entry {
+	char *section, *key, *value, *file;
+	int line;
+};
+
+struct cfg_extra {
+	struct cfg_entry *v;
+	unsigned n;
+};
+
 struct cfg {
 	const char *role;        /* "edge" or "shield" (not configurable) */
 	const char *progname;    /* "cdn-edge" */
@@ -64,6 +78,10 @@ struct cfg {
 	uint64_t health_fall, health_rise;
 	uint64_t upstream_attempts;    /* nodes tried when connecting fails */
 
+	/* sections for the routing module, and the router role */
+	struct cfg_extra extra;
+	bool router;
+
 	/* [log] */
 	char *access_log;        /* path, "-" for stderr, "off" */
 	char *error_log;
@@ -93,6 +111,11 @@ int cfg_set(struct cfg *cfg, const char *name, const char *value, char *why, siz
 int cfg_parse_size(const char *s, uint64_t *out);        /* 64M, 2G, 512K, 1024 */
 int cfg_parse_duration_ms(const char *s, uint64_t *out); /* 500ms, 2s, 1m, 1h; bare = seconds */
 int cfg_parse_hostport(const char *s, char *host, size_t hostlen, unsigned *port);
+/* An http:// or https:// URL with a host (curl's URL parser). */
+int cfg_check_url(const char *s, char *why, size_t whylen);
+
+/* Print "FILE:LINE: " (or "FLAG: ") for an entry, for error messages. */
+void cfg_entry_where(const struct cfg_entry *e, FILE *err);
 
 /* The usage text for --help. */
 void cfg_usage(const struct cfg *cfg, FILE *out);
