@@ -440,6 +440,63 @@ reqs = [r for r in json.load(sys.stdin)
 print(json.dumps(reqs[-1]) if reqs else "")' "$2" "$3"
 }
 
+# origin_override NAME TARGET [QUERY]: from now on the origin answers a
+# request for exactly TARGET as if its query were QUERY (see test-origin.c);
+# without QUERY the override is removed. The request is still counted under
+# TARGET.
+origin_override() {
+	local url=${1}_URL
+	if [ $# -ge 3 ]; then
+		curl -sS --max-time 10 -X POST -G --data-urlencode "target=$2" --data-urlencode "q=$3" \
+			"${!url}/__origin/override" >/dev/null
+	else
+		curl -sS --max-time 10 -X POST -G --data-urlencode "target=$2" \
+			"${!url}/__origin/override" >/dev/null
+	fi
+}
+
+# origin_max_inflight NAME: the most requests the origin had in progress at
+# once since it started or was last reset.
+origin_max_inflight() {
+	local url=${1}_URL
+	curl -sS --max-time 10 "${!url}/__origin/max_inflight" | tr -d '\r\n '
+}
+
+# origin_req_hdr NAME TARGET FIELD [N]: the value of request field FIELD
+# (any case) in the N-th recorded request (1-based; default: the last) for
+# exactly TARGET; "(none)" when that request lacked it, "(no request)" when
+# there is no such request.
+origin_req_hdr() {
+	origin_requests "$1" | python3 -c '
+import json, sys
+reqs = [r for r in json.load(sys.stdin) if r["target"] == sys.argv[1]]
+n = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else len(reqs)
+if n < 1 or n > len(reqs):
+    print("(no request)")
+else:
+    print(reqs[n - 1]["headers"].get(sys.argv[2].lower(), "(none)"))' "$2" "$3" "${4:-}"
+}
+
+# urlenc STRING: STRING percent-encoded for a query value (only unreserved
+# characters left as they are).
+urlenc() {
+	python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}
+
+# http_date [OFFSET]: the IMF-fixdate of now + OFFSET seconds (default 0).
+http_date() {
+	LC_ALL=C date -u -d "@$(( $(date +%s) + ${1:-0} ))" '+%a, %d %b %Y %H:%M:%S GMT'
+}
+
+# sleep_until EPOCH: sleeps until 20 ms after the wall clock reaches whole
+# second EPOCH (returns at once if that is past). With next_second this gives
+# cached objects an exact age in whole seconds.
+sleep_until() {
+	local ms=$(( $1 * 1000 + 20 - $(date +%s%N) / 1000000 ))
+	[ "$ms" -gt 0 ] && sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+	return 0
+}
+
 # json_get PATH < JSON: prints the value at a dotted path (a.b.0.c); objects
 # and arrays as JSON, strings raw, nothing if absent.
 json_get() {

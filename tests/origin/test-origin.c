@@ -19,6 +19,10 @@
  *                   (default 1024) of the body
  *   etag=V          ETag (quoted if bare); 304 when If-None-Match matches
  *   lm=HTTP-DATE    Last-Modified; 304 when If-Modified-Since is the same date
+ *   body=TEXT       the body is exactly TEXT (instead of the default)
+ *   echo=Name       append "name: VALUE\n" (VALUE of that request field, or
+ *                   "-" when absent) to the body (repeatable)
+ *   close=1         after delay_ms, close the connection without answering
  * The default GET/HEAD body is "origin body for <target>\n". With --root, a
  * GET/HEAD whose path names a regular file under DIR serves that file
  * (Cache-Control: max-age=60 unless cc= is given); other paths fall back to
@@ -27,9 +31,15 @@
  * X-Origin-Request-Count (for this exact target, this request included)
  * and X-Origin-Method.
  *
- * Control endpoints (not recorded): GET /__origin/requests (JSON array),
+ * Control endpoints (not recorded): GET /__origin/requests (JSON array;
+ * each record also has "t_ms", its arrival in wall-clock milliseconds),
  * GET /__origin/count?target=T (number), GET /__origin/total (number),
- * POST /__origin/reset.
+ * GET /__origin/max_inflight (the most requests in progress at once since
+ * the start or the last reset), POST /__origin/reset (also drops overrides),
+ * POST /__origin/override?target=T&q=QUERY: from now on a request for exact
+ * target T is answered as if its query were QUERY (still recorded and counted
+ * under T); without q, T's override is removed. This lets a test change what
+ * one URL answers (a new version, an error, a closed connection).
  *
  * Threads: MHD runs one thread per connection, so handlers may sleep. A
  * struct req belongs to its connection's thread; the record list, the
@@ -67,6 +77,7 @@ struct counter { struct counter *next; uint64_t n; char target[]; };
 struct req {                    /* one request, from URI log to completion */
 	char *target;           /* raw request target, query included */
 	int started;
+	int recorded;           /* counted in `inflight` until completed */
 	EVP_MD_CTX *md;
 	uint64_t body_len;
 	char sha[65];
@@ -87,6 +98,9 @@ static size_t nrecords;                  /* under lock */
 static uint64_t total;                   /* under lock */
 static struct counter *counters[NBUCKETS]; /* under lock */
 static const char *root;
+struct override { struct override *next; char *target; char *query; };
+static struct override *overrides;       /* under lock */
+static unsigned inflight, max_inflight;  /* under lock */
 static atomic_int stopping;              /* set once SIGTERM/SIGINT arrived */
 
 /* ---------------------------------------------------------------- helpers */
@@ -171,6 +185,14 @@ static void reset_all(void)
 			counters[i] = c->next;
 			free(c);
 		}
+	while (overrides) {
+		struct override *o = overrides;
+		overrides = o->next;
+		free(o->target);
+		free(o->query);
+		free(o);
+	}
+	max_inflight = inflight;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -194,13 +216,10 @@ static void urldecode(char *s)
 	*o = '\0';
 }
 
-/* Split the query of r->target into decoded key/value pairs. */
-static void parse_query(struct req *r)
+/* Split a query string (without '?') into decoded key/value pairs. */
+static void parse_query_string(struct req *r, const char *q)
 {
-	const char *q = strchr(r->target, '?');
-	if (q == NULL)
-		return;
-	char *copy = strdup(q + 1), *save = NULL;
+	char *copy = strdup(q), *save = NULL;
 	oom(copy);
 	for (char *tok = strtok_r(copy, "&", &save); tok && r->np < MAXPARAMS;
 	     tok = strtok_r(NULL, "&", &save)) {
@@ -214,6 +233,32 @@ static void parse_query(struct req *r)
 		r->np++;
 	}
 	free(copy);
+}
+
+/* Split the query of r->target into decoded key/value pairs. */
+static void parse_query(struct req *r)
+{
+	const char *q = strchr(r->target, '?');
+	if (q != NULL)
+		parse_query_string(r, q + 1);
+}
+
+static void clear_params(struct req *r)
+{
+	for (int i = 0; i < r->np; i++) {
+		free(r->key[i]);
+		free(r->val[i]);
+	}
+	r->np = 0;
+}
+
+/* The override for exact target t; caller holds lock. */
+static struct override *override_locked(const char *t)
+{
+	for (struct override *o = overrides; o; o = o->next)
+		if (strcmp(o->target, t) == 0)
+			return o;
+	return NULL;
 }
 
 static const char *param(const struct req *r, const char *name)
@@ -258,10 +303,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
 	struct req *r = *ctx;
 	if (r == NULL)
 		return;
-	for (int i = 0; i < r->np; i++) {
-		free(r->key[i]);
-		free(r->val[i]);
+	if (r->recorded) {
+		pthread_mutex_lock(&lock);
+		inflight--;
+		pthread_mutex_unlock(&lock);
 	}
+	clear_params(r);
 	EVP_MD_CTX_free(r->md);
 	free(r->target);
 	free(r);
@@ -286,16 +333,19 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
 
 /* Store the request as JSON (repeated headers joined with ", ") and count
  * it; returns the count for its target, this request included. */
-static uint64_t record(struct MHD_Connection *c, const struct req *r, const char *method)
+static uint64_t record(struct MHD_Connection *c, struct req *r, const char *method)
 {
 	struct hdrs h = { 0 };
 	char *json = NULL;
 	size_t len = 0;
 	FILE *f = membuf(&json, &len);
+	struct timespec now;
 
+	clock_gettime(CLOCK_REALTIME, &now);
 	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
 	fputc('{', f);
 	req_json(f, r, method);
+	fprintf(f, ",\"t_ms\":%lld", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	fputs(",\"headers\":{", f);
 	for (int i = 0, first = 1; i < h.n; i++) {
 		int dup = 0;
@@ -323,6 +373,9 @@ static uint64_t record(struct MHD_Connection *c, const struct req *r, const char
 	pthread_mutex_lock(&lock);
 	uint64_t n = ++counter_locked(r->target, 1)->n;
 	total++;
+	r->recorded = 1;
+	if (++inflight > max_inflight)
+		max_inflight = inflight;
 	if (nrecords < MAXRECORDS) {
 		records[nrecords++] = json;
 		json = NULL;
@@ -388,6 +441,32 @@ static enum MHD_Result control(struct MHD_Connection *c, const struct req *r,
 		fprintf(f, "%" PRIu64 "\n", ct ? ct->n : 0);
 	} else if (get && strcmp(path, "/__origin/total") == 0) {
 		fprintf(f, "%" PRIu64 "\n", total);
+	} else if (get && strcmp(path, "/__origin/max_inflight") == 0) {
+		fprintf(f, "%u\n", max_inflight);
+	} else if (strcmp(method, "POST") == 0 && strcmp(path, "/__origin/override") == 0 &&
+		   param(r, "target") != NULL) {
+		const char *t = param(r, "target"), *q = param(r, "q");
+		struct override **pp = &overrides;
+		while (*pp && strcmp((*pp)->target, t) != 0)
+			pp = &(*pp)->next;
+		if (*pp) {
+			struct override *o = *pp;
+			*pp = o->next;
+			free(o->target);
+			free(o->query);
+			free(o);
+		}
+		if (q) {
+			struct override *o = calloc(1, sizeof *o);
+			oom(o);
+			oom(o->target = strdup(t));
+			oom(o->query = strdup(q));
+			o->next = overrides;
+			overrides = o;
+			fprintf(f, "override %s -> %s\n", t, q);
+		} else {
+			fprintf(f, "override %s removed\n", t);
+		}
 	} else if (strcmp(method, "POST") == 0 && strcmp(path, "/__origin/reset") == 0) {
 		fputs("reset\n", f);
 	} else {
@@ -467,6 +546,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct req *r,
 	if (status < 100 || status > 599)
 		status = 200;
 	sleep_ms(param_num(r, "delay_ms", 0));
+	if (param_num(r, "close", 0))
+		return MHD_NO;  /* libmicrohttpd closes the connection */
 	if (etag && etag[0] != '"' && strncmp(etag, "W/", 2) != 0) {
 		snprintf(buf, sizeof buf, "\"%s\"", etag);
 		etag = buf;
@@ -496,9 +577,22 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct req *r,
 		if (size >= 0) {
 			g->size = (uint64_t)size;
 		} else {
-			size_t n = strlen(r->target) + 32;
-			oom(g->fixed = malloc(n));
-			g->size = (uint64_t)snprintf(g->fixed, n, "origin body for %s\n", r->target);
+			size_t n = 0;
+			FILE *bf = membuf(&g->fixed, &n);
+			const char *text = param(r, "body");
+			if (text)
+				fputs(text, bf);
+			else
+				fprintf(bf, "origin body for %s\n", r->target);
+			for (int i = 0; i < r->np; i++) {
+				if (strcmp(r->key[i], "echo") != 0)
+					continue;
+				const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, r->val[i]);
+				fputs(r->val[i], bf);
+				fprintf(bf, ": %s\n", v ? v : "-");
+			}
+			fclose(bf);
+			g->size = (uint64_t)n;
 		}
 		long d = param_num(r, "body_delay_ms", 0), chunk = param_num(r, "chunk", 1024);
 		g->delay_ms = d > 0 ? (unsigned)d : 0;
@@ -570,7 +664,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		path[plen] = '\0';
 		return control(c, r, path, method);
 	}
-	return answer(c, r, url, method, record(c, r, method));
+	uint64_t count = record(c, r, method);
+	char *q = NULL;
+	pthread_mutex_lock(&lock);
+	struct override *o = override_locked(r->target);
+	if (o)
+		oom(q = strdup(o->query));
+	pthread_mutex_unlock(&lock);
+	if (q) {
+		clear_params(r);
+		parse_query_string(r, q);
+		free(q);
+	}
+	return answer(c, r, url, method, count);
 }
 
 /* ---------------------------------------------------------------- main */
