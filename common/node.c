@@ -116,6 +116,7 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		fo.max_conns = (unsigned)cfg.upstream_conns;
 		fo.max_keep = cfg.max_object_size;
 		fo.hfm_ttl = cfg.hit_for_miss;
+		fo.max_variants = cfg.max_variants;
 		fo.cache = cache;
 		fo.fcfg = &fcfg;
 		fo.max_attempts = (unsigned)cfg.upstream_attempts;

@@ -390,6 +390,26 @@ marker_new(const char *key, size_t keylen, unsigned flags, const char *vary, int
 	return m;
 }
 
+/* Is there room in marker m for the variant whose key hashes to h? A
+ * variant already counted is always admitted (a refresh). */
+static bool
+variant_admit(struct obj *m, uint64_t h, uint64_t max)
+{
+	bool ok = false;
+
+	obj_lock(m);
+	for (unsigned i = 0; i < m->_nvariants && !ok; i++)
+		ok = m->_vhashes[i] == h;
+	if (!ok && m->_nvariants < max) {
+		if (m->_vhashes == NULL)
+			m->_vhashes = xcalloc(max, sizeof *m->_vhashes);
+		m->_vhashes[m->_nvariants++] = h;
+		ok = true;
+	}
+	obj_unlock(m);
+	return ok;
+}
+
 /* A stored response with Vary lives under its variant key, and the URL's
  * marker remembers what it varies on (see http/key.h). Runs before the
  * object's head is published, so nobody else reads its key meanwhile. */
@@ -445,11 +465,18 @@ place_variant(struct fetch_job *j)
 		cache_commit(c, m, time(NULL));
 	}
 	nkey = key_variant(o->key, base, m->gen, vary, &j->vary_req, &nlen);
+	if (nkey != NULL && !variant_admit(m, key_hash(nkey, nlen), j->f->opts.max_variants)) {
+		/* A new variant past the limit: not stored (the URL's other
+		 * variants stay), so a field with endless values cannot flood
+		 * the cache. */
+		free(nkey);
+		nkey = NULL;
+	}
 	obj_unref(&m);
 	if (nkey == NULL) {
 		free(vary);
 		free(mkey);
-		return false; /* Vary: * never matches a later request */
+		return false;
 	}
 	if (nlen != o->keylen || memcmp(nkey, o->key, nlen) != 0) {
 		if (in_index) {

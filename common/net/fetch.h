@@ -31,6 +31,7 @@ struct fetch_opts {
 	uint64_t idle_ms;         /* a body stalled this long is aborted */
 	unsigned max_conns;       /* upstream connection pool */
 	uint64_t max_keep;        /* largest body kept in the cache */
+	uint64_t max_variants;    /* Vary variants stored per URL */
 	uint64_t hfm_ttl;         /* seconds an uncacheable answer is remembered (hit-for-miss) */
 	struct cache *cache;      /* where cacheable fetches live */
 	unsigned max_attempts;    /* nodes tried when connecting fails (>= 1) */

@@ -794,9 +794,12 @@ start_fetch_full(struct req *r, struct obj *o, bool for_cache, struct obj *stale
 	if (stale != NULL) {
 		int64_t age = fresh_current_age(stale->initial_age, stale->response_time, now);
 
-		spec.stale_on_error = fresh_can_sie(&r->reqcc, &stale->rcc, stale->lifetime, age);
 		spec.must_confirm = (stale->rcc.flags & (CC_MUST_REVALIDATE | CC_PROXY_REVALIDATE)) ||
 		    stale->rcc.s_maxage != CC_UNSET;
+		spec.stale_on_error = fresh_can_sie(&r->reqcc, &stale->rcc, stale->lifetime, age) ||
+		    (r->fr->d.cfg->stale_if_error > 0 && !spec.must_confirm &&
+		    !(stale->rcc.flags & CC_NO_CACHE) &&
+		    age - stale->lifetime <= (int64_t)r->fr->d.cfg->stale_if_error);
 	}
 	if (r->body != NULL || (!for_cache && (hdrs_get(&r->in, "Content-Length") != NULL ||
 	    hdrs_get(&r->in, "Transfer-Encoding") != NULL))) {

@@ -63,6 +63,7 @@ obj_unref(struct obj **op)
 	hdrs_fini(&o->hdrs);
 	free(o->data);
 	free(o->key);
+	free(o->_vhashes);
 	PTOK(pthread_mutex_destroy(&o->mtx));
 	o->magic = 0;
 	free(o);

@@ -105,6 +105,8 @@ struct obj {
 	enum obj_note note;
 	int upstream_status;        /* what upstream answered (304 on a revalidation) */
 	uint64_t gen;               /* vary markers: generation of the URL's variants */
+	uint64_t *_vhashes;         /* vary markers (mtx): hashes of stored variant keys */
+	unsigned _nvariants;        /* vary markers (mtx) */
 	atomic_bool _refreshing;    /* a background refresh is running */
 
 	/* (mtx) body */

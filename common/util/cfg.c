@@ -75,6 +75,10 @@ static const struct opt opts[] = {
 	  "how long an uncacheable answer keeps later requests from queueing (default 60s)" },
 	{ "cache", "coalesce_timeout", "coalesce-timeout", 0, T_MS, F(coalesce_timeout_ms), "DURATION",
 	  "requests waiting on another's fetch with no answer by then go upstream alone (default 10s)" },
+	{ "cache", "stale_if_error", "stale-if-error", 0, T_SECS, F(stale_if_error), "DURATION",
+	  "serve stale up to this long when upstream fails, beyond stale-if-error (default 0: off)" },
+	{ "cache", "max_variants", "max-variants", 0, T_UINT, F(max_variants), "N",
+	  "Vary variants stored per URL; more are not stored (default 16)" },
 	{ "limits", "max_header_size", "max-header-size", 0, T_SIZE, F(max_header_size), "SIZE",
 	  "largest request head; bigger gets 431 (default 32K)" },
 	{ "limits", "max_url_length", "max-url-length", 0, T_SIZE, F(max_url_length), "N",
@@ -510,6 +514,7 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->heuristic_max = 86400;
 	cfg->hit_for_miss = 60;
 	cfg->coalesce_timeout_ms = 10000;
+	cfg->max_variants = 16;
 	cfg->max_header_size = 32 << 10;
 	cfg->max_url_length = 8192;
 	cfg->max_body_size = 64ULL << 20;

@@ -60,6 +60,8 @@ struct cfg {
 	uint64_t heuristic_max;  /* seconds */
 	uint64_t hit_for_miss;   /* seconds an uncacheable answer is remembered */
 	uint64_t coalesce_timeout_ms; /* waiting on another request's fetch, at most */
+	uint64_t stale_if_error;  /* seconds stale served when upstream fails, 0 = only by directive */
+	uint64_t max_variants;    /* stored Vary variants per URL */
 
 	/* [limits] */
 	uint64_t max_header_size;
