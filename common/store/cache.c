@@ -87,7 +87,9 @@ cache_free(struct cache **cp)
 static pthread_mutex_t *
 bucket_lock(struct cache *c, uint64_t hash)
 {
-	return &c->locks[(hash >> 16) % CACHE_NLOCKS];
+	/* Bucket b is guarded by lock b % CACHE_NLOCKS (CACHE_NBUCKETS is a
+	 * multiple of it), so a walk can take each lock once for its buckets. */
+	return &c->locks[(hash % CACHE_NBUCKETS) % CACHE_NLOCKS];
 }
 
 static struct obj **
@@ -229,6 +231,40 @@ cache_put(struct cache *c, struct obj *o)
 }
 
 unsigned
+cache_foreach_remove(struct cache *c, bool (*fn)(const struct obj *o, void *arg), void *arg)
+{
+	struct obj **hits = NULL;
+	size_t n = 0, cap = 0;
+	unsigned removed = 0;
+
+	for (unsigned lk = 0; lk < CACHE_NLOCKS; lk++) {
+		PTOK(pthread_mutex_lock(&c->locks[lk]));
+		for (unsigned b = lk; b < CACHE_NBUCKETS; b += CACHE_NLOCKS) {
+			for (struct obj *o = c->buckets[b]; o != NULL; o = o->_hnext) {
+				if (!fn(o, arg))
+					continue;
+				if (n == cap) {
+					cap = cap ? cap * 2 : 64;
+					hits = xrealloc(hits, cap * sizeof *hits);
+				}
+				obj_ref(o);
+				hits[n++] = o;
+			}
+		}
+		PTOK(pthread_mutex_unlock(&c->locks[lk]));
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct obj *o = hits[i];
+
+		if (cache_remove(c, o))
+			removed++;
+		obj_unref(&o);
+	}
+	free(hits);
+	return removed;
+}
+
+unsigned
 cache_purge_url(struct cache *c, const char *key, size_t keylen)
 {
 	size_t mlen;
@@ -250,13 +286,15 @@ cache_purge_url(struct cache *c, const char *key, size_t keylen)
 	return n;
 }
 
-void
+bool
 cache_remove(struct cache *c, struct obj *o)
 {
 	struct obj *ref = o;
 
-	if (index_remove(c, o))
-		obj_unref(&ref);
+	if (!index_remove(c, o))
+		return false;
+	obj_unref(&ref);
+	return true;
 }
 
 static void

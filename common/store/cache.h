@@ -60,8 +60,15 @@ void cache_put(struct cache *c, struct obj *o);
  * number of entries removed. */
 unsigned cache_purge_url(struct cache *c, const char *key, size_t keylen);
 
-/* Take o out of the index and the LRU if it is there. */
-void cache_remove(struct cache *c, struct obj *o);
+/* Visit every indexed object (busy ones included) with its bucket lock
+ * held: fn must be quick and must not call into the cache, take locks or do
+ * I/O. Every object for which fn returns true is removed afterwards (outside
+ * the lock). Returns how many were removed. For purges by prefix or tag. */
+unsigned cache_foreach_remove(struct cache *c, bool (*fn)(const struct obj *o, void *arg),
+    void *arg);
+
+/* Take o out of the index and the LRU if it is there; true if it was. */
+bool cache_remove(struct cache *c, struct obj *o);
 
 /* Account a completed object in the LRU and evict from the cold end until
  * the byte limit holds. No effect if o left the index meanwhile. */
