@@ -794,6 +794,9 @@ start_fetch_full(struct req *r, struct obj *o, bool for_cache, struct obj *stale
 	if (stale != NULL) {
 		int64_t age = fresh_current_age(stale->initial_age, stale->response_time, now);
 
+		if (atomic_load(&stale->soft_purged) && age <= stale->lifetime)
+			age = stale->lifetime + 1;
+
 		spec.must_confirm = (stale->rcc.flags & (CC_MUST_REVALIDATE | CC_PROXY_REVALIDATE)) ||
 		    stale->rcc.s_maxage != CC_UNSET;
 		spec.stale_on_error = fresh_can_sie(&r->reqcc, &stale->rcc, stale->lifetime, age) ||
@@ -958,6 +961,8 @@ start_cache_lookup(struct req *r)
 		}
 		now = time(NULL);
 		age = fresh_current_age(o->initial_age, o->response_time, now);
+		if (atomic_load(&o->soft_purged) && age <= o->lifetime)
+			age = o->lifetime + 1; /* soft purge: stale from now on */
 		if (o->flags & OBJF_HFM) {
 			if (age < o->lifetime && !only_cached) {
 				/* Hit-for-miss: lately uncacheable, so no queueing

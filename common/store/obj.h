@@ -108,6 +108,7 @@ struct obj {
 	uint64_t *_vhashes;         /* vary markers (mtx): hashes of stored variant keys */
 	unsigned _nvariants;        /* vary markers (mtx) */
 	atomic_bool _refreshing;    /* a background refresh is running */
+	atomic_bool soft_purged;    /* a soft purge made it stale: revalidate before use */
 
 	/* (mtx) body */
 	uint8_t *data;
