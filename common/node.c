@@ -18,10 +18,13 @@
 #include "ctl/admin.h"
 #include "http/fresh.h"
 #include "net/fetch.h"
+#include "net/fill.h"
 #include "net/front.h"
 #include "net/route.h"
 #include "node.h"
 #include "store/cache.h"
+#include "store/disk.h"
+#include "store/evict.h"
 #include "util/cfg.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -50,6 +53,9 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 	struct route *route = NULL;
 	struct cache *cache = NULL;
 	struct fetcher *fetcher = NULL;
+	struct disk *disk = NULL;
+	struct filler *filler = NULL;
+	struct fill_opts flo;
 	struct front *front = NULL;
 	struct admin *admin = NULL;
 	void *alt_handle = NULL;
@@ -102,6 +108,22 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 	fcfg.heuristic_fraction = cfg.heuristic_fraction;
 	fcfg.heuristic_max = (int64_t)cfg.heuristic_max;
 	cache = cache_new(cfg.mem_size);
+	if (cfg.cache_dir != NULL) {
+		enum evict_policy pol;
+		int drc;
+
+		if (evict_policy_parse(cfg.disk_policy, &pol) != CDN_OK) {
+			fprintf(stderr, "%s: --disk-policy: expected lru or lfu, got \"%s\"\n", progname,
+			    cfg.disk_policy);
+			rc = 2;
+			goto Exit;
+		}
+		drc = disk_open(cfg.cache_dir, cfg.disk_size, pol, NULL, &disk);
+		if (drc != CDN_OK) {
+			log_msg(LVL_ERROR, "cannot open the disk tier in %s", cfg.cache_dir);
+			goto Exit;
+		}
+	}
 
 	if (cfg.router && alt != NULL) {
 		alt_handle = alt->start(&cfg, route, &port);
@@ -120,13 +142,22 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		fo.cache = cache;
 		fo.fcfg = &fcfg;
 		fo.max_attempts = (unsigned)cfg.upstream_attempts;
+		memset(&flo, 0, sizeof flo);
+		flo.disk = disk;
+		flo.cache = cache;
+		flo.fcfg = &fcfg;
+		filler = fill_new(&flo);
+		fo.on_commit = disk != NULL ? fill_store : NULL;
+		fo.commit_arg = filler;
 		fetcher = fetch_new(&fo);
-		if (fetch_start(fetcher) != CDN_OK)
+		fill_set_fetcher(filler, fetcher);
+		if (fetch_start(fetcher) != CDN_OK || fill_start(filler) != CDN_OK)
 			goto Exit;
 		memset(&fd, 0, sizeof fd);
 		fd.cfg = &cfg;
 		fd.cache = cache;
 		fd.fetcher = fetcher;
+		fd.filler = filler;
 		fd.route = route;
 		fd.fcfg = &fcfg;
 		fd.admin_addr = admin_addr;
@@ -177,6 +208,8 @@ Exit:
 	 * suspended client), then stop the servers. */
 	if (front != NULL)
 		front_quiesce(front);
+	if (filler != NULL)
+		fill_stop(filler);
 	if (fetcher != NULL)
 		fetch_stop(fetcher);
 	admin_stop(&admin);
@@ -184,7 +217,9 @@ Exit:
 	if (alt_handle != NULL)
 		alt->stop(alt_handle);
 	fetch_free(&fetcher);
+	fill_free(&filler);
 	cache_free(&cache);
+	disk_close(&disk);
 	route_free(&route);
 	admin_tokens_free(&tokens);
 	curl_global_cleanup();

@@ -29,6 +29,13 @@
 	X(bytes_fetched, "body bytes received from upstream") \
 	X(stored, "objects stored in the memory tier") \
 	X(uncacheable, "upstream answers that could not be stored") \
+	X(disk_hits, "misses in memory answered from the disk tier") \
+	X(disk_stale, "disk copies found stale and revalidated upstream") \
+	X(disk_corrupt, "disk copies that failed their checksum (dropped, fetched again)") \
+	X(disk_writes, "objects written to the disk tier") \
+	X(disk_write_errors, "objects the disk tier refused or failed to write") \
+	X(disk_write_dropped, "objects not written because the write backlog was full") \
+	X(digest_mismatch, "upstream bodies whose Repr-Digest/Content-Digest did not match") \
 	X(admin_requests, "admin API requests") \
 	X(admin_denied, "admin API requests refused for a missing or wrong token")
 

@@ -136,6 +136,9 @@ fetch_new(const struct fetch_opts *opts)
 	struct fetcher *f = xcalloc(1, sizeof *f);
 
 	f->opts = *opts;
+	/* Generations must not repeat across restarts (markers live on disk). */
+	if (atomic_load(&marker_gen) == 0)
+		atomic_store(&marker_gen, (uint64_t)time(NULL) << 20);
 	f->multi = curl_multi_init();
 	AN(f->multi);
 	curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)opts->max_conns);
@@ -371,15 +374,23 @@ synthesize(struct fetch_job *j, bool revalidated)
 
 /* Put a small complete marker object (vary or hit-for-miss) under key. */
 static struct obj *
-marker_new(const char *key, size_t keylen, unsigned flags, const char *vary, int64_t lifetime)
+marker_new(const char *key, size_t keylen, unsigned flags, const char *vary, int64_t lifetime,
+    uint64_t gen)
 {
 	struct obj *m = obj_new(key, keylen, key_hash(key, keylen));
 	struct hdrs h;
 	uint8_t sha[DIGEST_LEN];
+	char g[32];
 
 	hdrs_init(&h);
 	if (vary != NULL)
 		hdrs_add(&h, "Vary", vary);
+	if (gen != 0) {
+		/* Kept in the head so a marker read back from disk has it. */
+		snprintf(g, sizeof g, "%llu", (unsigned long long)gen);
+		hdrs_add(&h, FETCH_GEN_FIELD, g);
+	}
+	m->gen = gen;
 	m->response_time = time(NULL);
 	m->request_time = m->response_time;
 	m->lifetime = lifetime;
@@ -459,10 +470,13 @@ place_variant(struct fetch_job *j)
 			obj_unref(&m);
 	}
 	if (m == NULL) {
-		m = marker_new(mkey, mlen, OBJF_MARKER, vary, INT32_MAX);
-		m->gen = atomic_fetch_add(&marker_gen, 1) + 1;
+		uint64_t gen = atomic_fetch_add(&marker_gen, 1) + 1;
+
+		m = marker_new(mkey, mlen, OBJF_MARKER, vary, INT32_MAX, gen);
 		cache_put(c, m);
 		cache_commit(c, m, time(NULL));
+		if (j->f->opts.on_commit != NULL)
+			j->f->opts.on_commit(j->f->opts.commit_arg, m);
 	}
 	nkey = key_variant(o->key, base, m->gen, vary, &j->vary_req, &nlen);
 	if (nkey != NULL && !variant_admit(m, key_hash(nkey, nlen), j->f->opts.max_variants)) {
@@ -578,7 +592,7 @@ headers_done(struct fetch_job *j)
 	if (j->for_cache && !storable && j->replace == NULL) {
 		/* Remember briefly that this key is uncacheable, so the next
 		 * requests go upstream in parallel instead of queueing. */
-		struct obj *m = marker_new(o->key, o->keylen, OBJF_HFM, NULL, (int64_t)op->hfm_ttl);
+		struct obj *m = marker_new(o->key, o->keylen, OBJF_HFM, NULL, (int64_t)op->hfm_ttl, 0);
 
 		if (op->hfm_ttl == 0 || !cache_replace(op->cache, o, m))
 			cache_remove(op->cache, o);
@@ -834,6 +848,8 @@ commit_or_replace(struct fetch_job *j)
 	}
 	cache_commit(c, o, time(NULL));
 	STATS_INC(stored);
+	if (j->f->opts.on_commit != NULL)
+		j->f->opts.on_commit(j->f->opts.commit_arg, o);
 }
 
 /* The transfer is over (rc) or given up; tell the object, park the job. */

@@ -36,6 +36,10 @@ struct fetch_opts {
 	struct cache *cache;      /* where cacheable fetches live */
 	unsigned max_attempts;    /* nodes tried when connecting fails (>= 1) */
 	const struct fresh_cfg *fcfg;
+	/* Called on the fetch loop for every object committed to memory
+	 * (the disk tier's write-behind); may be NULL. Must not block. */
+	void (*on_commit)(void *arg, struct obj *o);
+	void *commit_arg;
 };
 
 /* What to send. fetch_submit takes ownership of target, hdrs' contents and
@@ -63,6 +67,9 @@ struct fetch_spec {
 	/* Background refresh: o is not indexed; on success it replaces this. */
 	struct obj *replace;      /* a reference is taken; NULL for none */
 };
+
+/* The field of a vary marker's head that holds its generation. */
+#define FETCH_GEN_FIELD "X-Cdn-Vary-Gen"
 
 struct fetcher *fetch_new(const struct fetch_opts *opts);
 /* Start the loop thread. Returns 0 or CDN_ERR. */

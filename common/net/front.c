@@ -34,6 +34,7 @@
 #include "http/range.h"
 #include "util/httpdate.h"
 #include "net/fetch.h"
+#include "net/fill.h"
 #include "net/front.h"
 #include "net/route.h"
 #include "net/upstream.h"
@@ -721,9 +722,19 @@ wait_or_respond(struct req *r)
 		obj_unref(&r->obj);
 		return start_cache_lookup(r);
 	}
-	if (r->fwd != NULL && strcmp(r->fwd, "stale") == 0)
-		r->xcache = o->note == NOTE_REVALIDATED ? "REVALIDATED" :
-		    o->note == NOTE_STALE ? "STALE" : "MISS";
+	if (o->note == NOTE_DISK && r->pass == PASS_NONE) {
+		/* Filled from the disk tier: a hit, not a miss. */
+		if (r->owner) {
+			atomic_fetch_sub_explicit(&stats_g.misses, 1, memory_order_relaxed);
+			STATS_INC(hits);
+		}
+		r->xcache = "HIT";
+		r->fwd = NULL;
+	} else if (o->note == NOTE_REVALIDATED) {
+		r->xcache = "REVALIDATED";
+	} else if (r->fwd != NULL && strcmp(r->fwd, "stale") == 0) {
+		r->xcache = o->note == NOTE_STALE ? "STALE" : "MISS";
+	}
 	return respond_obj(r, o);
 }
 
@@ -824,7 +835,12 @@ start_fetch_full(struct req *r, struct obj *o, bool for_cache, struct obj *stale
 		r->fwd = r->pass == PASS_METHOD ? "method" :
 		    r->pass == PASS_REQUEST ? "request" : "uri-miss";
 	}
-	fetch_submit(r->fr->d.fetcher, o, &spec);
+	if (for_cache && stale == NULL && replace == NULL)
+		fill_submit(r->fr->d.filler, o, &spec, !(r->reqcc.flags & CC_NO_CACHE) &&
+		    !r->pragma_no_cache && r->reqcc.max_age == CC_UNSET &&
+		    r->reqcc.min_fresh == CC_UNSET);
+	else
+		fetch_submit(r->fr->d.fetcher, o, &spec);
 	return wait_or_respond(r);
 }
 

@@ -18,6 +18,7 @@
 struct cache;
 struct cfg;
 struct fetcher;
+struct filler;
 struct route;
 struct front;
 
@@ -25,6 +26,7 @@ struct front_deps {
 	const struct cfg *cfg;
 	struct cache *cache;
 	struct fetcher *fetcher;
+	struct filler *filler;    /* disk tier reads (or straight to fetcher) */
 	struct route *route;
 	const struct fresh_cfg *fcfg;
 	const char *admin_addr;   /* "host:port" or NULL, for the health answer */

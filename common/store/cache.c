@@ -36,6 +36,8 @@ struct cache {
 	uint64_t bytes;                          /* (lru_mtx) */
 	uint64_t limit;                          /* const */
 	atomic_uint_fast64_t evictions;
+	void (*purge_hook)(void *arg, const char *key, size_t len); /* set before use */
+	void *purge_arg;
 };
 
 static pthread_mutex_t *bucket_lock(struct cache *c, uint64_t hash);
@@ -230,6 +232,25 @@ cache_put(struct cache *c, struct obj *o)
 	}
 }
 
+bool
+cache_contains(struct cache *c, const struct obj *o)
+{
+	pthread_mutex_t *m = bucket_lock(c, o->hash);
+	bool in;
+
+	PTOK(pthread_mutex_lock(m));
+	in = *find_locked(c, o->key, o->keylen, o->hash) == o;
+	PTOK(pthread_mutex_unlock(m));
+	return in;
+}
+
+void
+cache_set_purge_hook(struct cache *c, void (*fn)(void *arg, const char *key, size_t len), void *arg)
+{
+	c->purge_hook = fn;
+	c->purge_arg = arg;
+}
+
 unsigned
 cache_foreach_remove(struct cache *c, bool (*fn)(const struct obj *o, void *arg), void *arg)
 {
@@ -258,6 +279,8 @@ cache_foreach_remove(struct cache *c, bool (*fn)(const struct obj *o, void *arg)
 
 		if (cache_remove(c, o))
 			removed++;
+		if (c->purge_hook != NULL)
+			c->purge_hook(c->purge_arg, o->key, o->keylen);
 		obj_unref(&o);
 	}
 	free(hits);
@@ -281,6 +304,10 @@ cache_purge_url(struct cache *c, const char *key, size_t keylen)
 		cache_remove(c, o);
 		obj_unref(&o);
 		n++;
+	}
+	if (c->purge_hook != NULL) {
+		c->purge_hook(c->purge_arg, key, keylen);
+		c->purge_hook(c->purge_arg, mkey, mlen);
 	}
 	free(mkey);
 	return n;

@@ -67,6 +67,15 @@ unsigned cache_purge_url(struct cache *c, const char *key, size_t keylen);
 unsigned cache_foreach_remove(struct cache *c, bool (*fn)(const struct obj *o, void *arg),
     void *arg);
 
+/* Is o the object indexed under its key right now? */
+bool cache_contains(struct cache *c, const struct obj *o);
+
+/* Called with each key a purge removes (cache_purge_url, including the
+ * vary marker key, and cache_foreach_remove), outside every cache lock, so
+ * a lower tier can drop its copy too. */
+void cache_set_purge_hook(struct cache *c, void (*fn)(void *arg, const char *key, size_t len),
+    void *arg);
+
 /* Take o out of the index and the LRU if it is there; true if it was. */
 bool cache_remove(struct cache *c, struct obj *o);
 

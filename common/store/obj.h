@@ -62,7 +62,7 @@ enum obj_state { OBJ_BUSY = 0, OBJ_STREAMING, OBJ_COMPLETE, OBJ_FAILED };
 #define OBJF_RELEASED   0x40u /* waited on too long: waiters go upstream themselves */
 
 /* How a fill came to be (const once past BUSY). */
-enum obj_note { NOTE_FETCHED = 0, NOTE_REVALIDATED, NOTE_STALE };
+enum obj_note { NOTE_FETCHED = 0, NOTE_REVALIDATED, NOTE_STALE, NOTE_DISK };
 
 struct obj;
 
@@ -145,6 +145,9 @@ void obj_set_headers(struct obj *o, int status, struct hdrs *hdrs, unsigned flag
  * was taken), or CDN_NOMEM. Wakes readers. max_keep: above this many bytes
  * the object stops being cacheable (OBJF_TOO_BIG). */
 int obj_append(struct obj *o, const void *p, size_t n, uint64_t max_keep);
+/* Give a STREAMING object with no body yet the whole body buf (len bytes,
+ * from mem_try_alloc); the object owns it from here. Wakes readers. */
+void obj_adopt_body(struct obj *o, uint8_t *buf, uint64_t len);
 /* STREAMING -> COMPLETE with the body's digest; wakes readers. */
 void obj_complete(struct obj *o, const uint8_t sha[DIGEST_LEN]);
 /* Still BUSY after the coalescing timeout: set OBJF_RELEASED and wake the
