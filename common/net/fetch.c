@@ -74,6 +74,8 @@ struct fetch_job {
 	struct obj *stale, *replace;
 	bool stale_on_error, must_confirm;
 	bool synth;                      /* answered from stale: upstream body ignored */
+	bool want_digest;                /* upstream sent a sha-256 digest to check */
+	uint8_t want_sha[DIGEST_LEN];
 	uint8_t synth_sha[DIGEST_LEN];
 
 	/* owned by the loop thread */
@@ -554,6 +556,16 @@ headers_done(struct fetch_job *j)
 		synthesize(j, false);
 		return;
 	}
+	if (j->status == 200 && strcmp(j->method, "HEAD") != 0) {
+		/* RFC 9530: check the body against the digest upstream states. For
+		 * a whole 200 the representation is the content. */
+		const char *dv = hdrs_get(&j->resp, "Repr-Digest");
+
+		if (dv == NULL)
+			dv = hdrs_get(&j->resp, "Content-Digest");
+		if (dv != NULL && digest_field_parse(dv, j->want_sha) == CDN_OK)
+			j->want_digest = true;
+	}
 	cl = hdrs_get(&j->resp, "Content-Length");
 	if (cl != NULL) {
 		char *end;
@@ -852,6 +864,14 @@ commit_or_replace(struct fetch_job *j)
 		j->f->opts.on_commit(j->f->opts.commit_arg, o);
 }
 
+/* Finish the body's digest into sha; false if upstream stated another. */
+static bool
+digest_ok(struct fetch_job *j, uint8_t sha[DIGEST_LEN])
+{
+	digest_final(&j->dg, sha);
+	return !j->want_digest || memcmp(sha, j->want_sha, DIGEST_LEN) == 0;
+}
+
 /* The transfer is over (rc) or given up; tell the object, park the job. */
 static void
 job_finish(struct fetch_job *j, CURLcode rc)
@@ -911,8 +931,16 @@ job_finish(struct fetch_job *j, CURLcode rc)
 		if (rc != CURLE_OK)
 			STATS_INC(upstream_errors);
 		commit_or_replace(j);
+	} else if (rc == CURLE_OK && j->headers_done && !digest_ok(j, sha)) {
+		/* The body is not what upstream said it is: store nothing, and
+		 * the client's answer ends in an error, never as good bytes. */
+		STATS_INC(digest_mismatch);
+		log_req(LVL_ERROR, j->reqid, "upstream %s: body does not match its stated digest",
+		    j->url);
+		obj_fail(o, 502);
+		if (j->for_cache && j->replace == NULL)
+			cache_remove(f->opts.cache, o);
 	} else if (rc == CURLE_OK && j->headers_done) {
-		digest_final(&j->dg, sha);
 		obj_complete(o, sha);
 		commit_or_replace(j);
 	} else {

@@ -327,8 +327,13 @@ add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, t
 	v = upstream_cs != NULL ? xasprintf("%s, %s", upstream_cs, buf) : xstrdup(buf);
 	MHD_add_response_header(resp, "Cache-Status", v);
 	free(v);
-	if (o->state == OBJ_COMPLETE && !for_304)
+	if (o->state == OBJ_COMPLETE && !for_304) {
 		MHD_add_response_header(resp, "Repr-Digest", o->repr_digest);
+	} else if (!for_304 && o->status == 200 && (v = (char *)hdrs_get(&o->hdrs, "Repr-Digest")) != NULL) {
+		/* Still arriving: pass on upstream's digest, which the fetch
+		 * checks; a mismatch ends this answer with an error. */
+		MHD_add_response_header(resp, "Repr-Digest", v);
+	}
 }
 
 static void

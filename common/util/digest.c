@@ -7,8 +7,10 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/digest.h"
+#include "util/err.h"
 #include "util/vas.h"
 
 void
@@ -81,4 +83,35 @@ digest_hex(const uint8_t sha[DIGEST_LEN], char out[2 * DIGEST_LEN + 1])
 		out[2 * i + 1] = hx[sha[i] & 15];
 	}
 	out[2 * DIGEST_LEN] = '\0';
+}
+
+int
+digest_field_parse(const char *value, uint8_t out[DIGEST_LEN])
+{
+	const char *p = value;
+
+	while (p != NULL && *p != '\0') {
+		const char *colon, *end;
+		unsigned char buf[64];
+		int n;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (strncasecmp(p, "sha-256", 7) == 0 && p[7] == '=') {
+			colon = p + 8;
+			if (*colon != ':')
+				return CDN_INVAL;
+			end = strchr(colon + 1, ':');
+			/* 32 bytes are 44 base64 characters with padding. */
+			if (end == NULL || end - colon - 1 != 44)
+				return CDN_INVAL;
+			n = EVP_DecodeBlock(buf, (const unsigned char *)colon + 1, 44);
+			if (n != 33 || colon[44] != '=')
+				return CDN_INVAL;
+			memcpy(out, buf, DIGEST_LEN);
+			return CDN_OK;
+		}
+		p = strchr(p, ',');
+	}
+	return CDN_NOTFOUND;
 }

@@ -30,6 +30,10 @@ void digest_fini(struct digest *d);
 void digest_sha256(const void *p, size_t n, uint8_t out[DIGEST_LEN]);
 /* "sha-256=:BASE64:" into out. */
 void digest_field(const uint8_t sha[DIGEST_LEN], char out[DIGEST_FIELD_LEN]);
+/* Find the sha-256 member of an RFC 9530 Content-Digest / Repr-Digest
+ * field value ("sha-256=:BASE64:, sha-512=:...:") and decode it into out.
+ * Returns 0, CDN_NOTFOUND (no sha-256 member), or CDN_INVAL (malformed). */
+int digest_field_parse(const char *value, uint8_t out[DIGEST_LEN]);
 /* Lower-case hex, 65 bytes with NUL. */
 void digest_hex(const uint8_t sha[DIGEST_LEN], char out[2 * DIGEST_LEN + 1]);
 
