@@ -885,6 +885,20 @@ job_finish(struct fetch_job *j, CURLcode rc)
 	if (rc != CURLE_OK && !j->headers_done && !j->failed_write && !j->all_down) {
 		if (j->used->health != NULL)
 			health_report_failure(j->used->health, j->nodes[j->attempt]);
+		if (retryable(j, rc) && j->attempt + 1 >= j->nnodes && j->used == j->tier &&
+		    j->tier->fallback != NULL) {
+			/* Every node of the tier tried: before health catches up,
+			 * the fallback tier takes the request. */
+			struct tier *fb = j->tier->fallback;
+
+			j->used = fb;
+			j->nnodes = ring_lookup_n(ups_ring(fb->ups), j->hash, ARRAY_LEN(j->nodes),
+			    fb->health != NULL ? health_up : NULL, fb->health, j->nodes);
+			if (j->nnodes == 0)
+				j->nnodes = ring_lookup_n(ups_ring(fb->ups), j->hash, ARRAY_LEN(j->nodes),
+				    NULL, NULL, j->nodes);
+			j->attempt = (unsigned)-1; /* the retry below makes it 0 */
+		}
 		if (retryable(j, rc) && j->attempt + 1 < j->nnodes) {
 			log_req(LVL_WARN, j->reqid, "upstream %s failed (%s): trying the next node",
 			    j->url, curl_easy_strerror(rc));

@@ -52,6 +52,7 @@ struct front {
 	struct front_deps d;
 	struct MHD_Daemon *mhd;
 	unsigned port;
+	char data_addr[300];      /* bound host:port, for the health answer */
 	char *name;
 	char via[300];
 	atomic_ullong next_id;
@@ -197,7 +198,7 @@ respond_health(struct req *r)
 	    "{\"status\":\"ok\",\"role\":\"%s\",\"name\":\"%s\",\"data\":\"%s\","
 	    "\"admin\":\"%s\",\"port\":%u,\"upstreams\":%u,\"mem_objects\":%llu,"
 	    "\"mem_bytes\":%llu,\"version\":\"%s\"}\n",
-	    fr->d.cfg->role, fr->name, fr->d.cfg->listen,
+	    fr->d.cfg->role, fr->name, fr->data_addr,
 	    fr->d.admin_addr != NULL ? fr->d.admin_addr : "", fr->port,
 	    route_ntiers_nodes(fr->d.route), (unsigned long long)cs.objects,
 	    (unsigned long long)cs.bytes, PACKAGE_VERSION);
@@ -1081,7 +1082,9 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 			    r->client, sizeof r->client);
 	}
-	STATS_INC(requests);
+	/* Heartbeats are not client requests. */
+	if (strncmp(uri, fr->d.cfg->health_path, strlen(fr->d.cfg->health_path)) != 0)
+		STATS_INC(requests);
 	return r;
 }
 
@@ -1291,6 +1294,8 @@ front_start(const struct front_deps *deps)
 	}
 	di = MHD_get_daemon_info(fr->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	fr->port = di != NULL ? di->port : port;
+	snprintf(fr->data_addr, sizeof fr->data_addr, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+	    host, fr->port);
 	return fr;
 Error:
 	free(fr->name);

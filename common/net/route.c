@@ -670,7 +670,8 @@ route_describe(const struct route *r, char *buf, size_t len)
 		    r->tiers[i].fallback ? r->tiers[i].fallback->name : "");
 	if (r->geo != NULL && at < len) {
 		geo_describe(r->geo, g, sizeof g);
-		at += (size_t)snprintf(buf + at, len - at, "; geo: %s; %u regions", g, r->nregions);
+		at += (size_t)snprintf(buf + at, len - at, "%sgeo: %s; %u regions", at ? "; " : "", g,
+		    r->nregions);
 	}
 	if (r->npops > 0 && at < len)
 		snprintf(buf + at, len - at, "; %u pops", r->npops);

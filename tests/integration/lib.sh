@@ -545,3 +545,103 @@ wait_for() {
 	done
 	return 1
 }
+
+# ---------------------------------------------------------------- routing
+
+# admin_json NODE [PATH]: the node's /stats JSON, or the value at a dotted
+# path in it (as json_get prints it; nothing when absent).
+admin_json() {
+	local admin=${1}_ADMIN
+	curl -sS --max-time 10 -H "Authorization: Bearer $TOKEN" "${!admin}/stats" | json_get "${2:-}"
+}
+
+# stats_eval NODE PYTHON-EXPRESSION: evaluates the expression with `s` bound
+# to the node's /stats JSON and prints the result (booleans as true/false,
+# None as nothing); prints nothing if /stats or the expression fails.
+stats_eval() {
+	local admin=${1}_ADMIN
+	curl -sS --max-time 10 -H "Authorization: Bearer $TOKEN" "${!admin}/stats" | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)
+    v = eval(sys.argv[1])
+except Exception:
+    sys.exit(0)
+if isinstance(v, bool):
+    print("true" if v else "false")
+elif isinstance(v, (dict, list)):
+    print(json.dumps(v))
+elif v is not None:
+    print(v)' "$2"
+}
+
+# upstream_up NODE URL: "true" or "false", the state NODE's /stats gives the
+# upstream URL in its tiers (the first tier listing it); "" when absent.
+upstream_up() {
+	stats_eval "$1" "next(n['up'] for t in s['tiers'] for n in t['nodes'] if n['url'].rstrip('/') == '${2%/}')"
+}
+
+# upstream_is NODE URL true|false: for wait_for.
+upstream_is() {
+	[ "$(upstream_up "$1" "$2")" = "$3" ]
+}
+
+# ring_owners KEYFILE URL...: for each key in KEYFILE (a request target, one
+# a line) prints "INDEX KEY": INDEX (0-based, into the URLs) is the owner of
+# the key on a ring of those upstreams, each of weight 1 with the default
+# 1000 points, computed in Python from the hash common/net/ring.h documents
+# (node id "host:port", points from SHA-256 of "id#g", key position fmix64
+# of the key's FNV-1a), independently of the C code.
+ring_owners() {
+	local keys=$1
+	shift
+	python3 - "$keys" "$@" <<'PYEOF'
+import bisect, hashlib, sys, urllib.parse
+M = (1 << 64) - 1
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for c in b:
+        h = ((h ^ c) * 0x100000001b3) & M
+    return h
+def fmix(h):
+    h ^= h >> 33; h = (h * 0xff51afd7ed558ccd) & M
+    h ^= h >> 33; h = (h * 0xc4ceb9fe1a85ec53) & M
+    h ^= h >> 33
+    return h
+pts = []
+for idx, url in enumerate(sys.argv[2:]):
+    u = urllib.parse.urlsplit(url)
+    nid = "%s:%d" % (u.hostname.lower(), u.port or (443 if u.scheme == "https" else 80))
+    for g in range(1000 // 4):
+        d = hashlib.sha256(("%s#%d" % (nid, g)).encode()).digest()
+        for j in range(4):
+            pts.append((int.from_bytes(d[8 * j:8 * j + 8], "big"), nid, idx))
+pts.sort()
+pos = [p[0] for p in pts]
+for line in open(sys.argv[1]):
+    key = line.rstrip("\n")
+    if not key:
+        continue
+    i = bisect.bisect_left(pos, fmix(fnv(key.encode())))
+    print(pts[i % len(pts)][2], key)
+PYEOF
+}
+
+# cache_status_of NAME: the Cache-Status entry of node NAME in the last
+# response ("" when it added none).
+cache_status_of() {
+	hdr Cache-Status | tr ',' '\n' | sed 's/^ *//' | grep -E "^$1;" | head -n 1
+}
+
+# answered_by NAME...: the first of the nodes NAME... that has an entry in
+# the Cache-Status of the last response (the one the request went through);
+# "" if none.
+answered_by() {
+	local n
+	for n in "$@"; do
+		if [ -n "$(cache_status_of "$n")" ]; then
+			echo "$n"
+			return 0
+		fi
+	done
+}
