@@ -177,9 +177,15 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		ad.data_addr = data_addr;
 		admin = admin_start(&ad, tokens);
 		tokens = NULL;
-		if (admin == NULL)
+		if (admin == NULL && cfg.admin_explicit)
 			goto Exit;
-		addr_string(cfg.admin, admin_port(admin), admin_addr, sizeof admin_addr);
+		if (admin == NULL)
+			/* Only the default admin address: a node tried with -l and
+			 * -u alone still runs when 127.0.0.1:9080 is taken. */
+			log_msg(LVL_WARN, "admin API not started (default address %s busy); "
+			    "give -a HOST:PORT to choose one", cfg.admin);
+		else
+			addr_string(cfg.admin, admin_port(admin), admin_addr, sizeof admin_addr);
 	}
 
 	/* Tests and scripts wait for this line; keep its shape. */

@@ -48,6 +48,11 @@ int purge_spec_parse(const json_t *j, const char *const *extra, struct purge_spe
     char *why, size_t whylen);
 void purge_spec_fini(struct purge_spec *s);
 
+/* The cache key for a URL given to a purge or a warm job: a path with its
+ * query as it is, or an absolute http(s) URL reduced to its path and query.
+ * Returns a new string (the caller frees it), or NULL for anything else. */
+char *purge_url_key(const char *u);
+
 /* The canonical JSON of s (a new object: kind member and "soft"). */
 json_t *purge_spec_json(const struct purge_spec *s);
 /* A short human description ("3 URLs", "prefix /img/", "2 tags", "all"). */

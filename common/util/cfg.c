@@ -300,6 +300,8 @@ set_opt(struct cfg *cfg, const struct opt *o, const char *value, bool append,
 			snprintf(why, whylen, "expected HOST:PORT (port 0-65535), got \"%s\"", value);
 			return CDN_INVAL;
 		}
+		if (o->off == F(admin))
+			cfg->admin_explicit = true;
 		free(*(char **)base);
 		*(char **)base = xstrdup(value);
 		return CDN_OK;

@@ -44,6 +44,7 @@ struct cfg {
 	char *name;
 	char *listen;            /* HOST:PORT */
 	char *admin;             /* HOST:PORT, or "off" */
+	bool admin_explicit;     /* set by a flag or the file, not the default */
 	struct cfg_strlist upstream;
 	struct cfg_strlist peer;
 	char *token_file;
