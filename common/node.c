@@ -153,6 +153,10 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		fill_set_fetcher(filler, fetcher);
 		if (fetch_start(fetcher) != CDN_OK || fill_start(filler) != CDN_OK)
 			goto Exit;
+		/* Control plane (ctl/ctl.h): invalidation log, subscriptions to the
+		 * upstreams' events, and the bounded catch-up before serving. */
+		if (ctl_start(&cfg, cache) != CDN_OK)
+			goto Exit;
 		memset(&fd, 0, sizeof fd);
 		fd.cfg = &cfg;
 		fd.cache = cache;
@@ -210,6 +214,8 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 	rc = 0;
 
 Exit:
+	/* Control plane first: no purge may run while the tiers shut down. */
+	ctl_stop();
 	/* Stop taking connections, fail what is in flight (which wakes every
 	 * suspended client), then stop the servers. */
 	if (front != NULL)

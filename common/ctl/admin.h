@@ -1,16 +1,36 @@
 /*
- * admin.h (module admin_): the admin listener (-a): health, stats, metrics.
+ * admin.h (module admin_): the admin listener (-a), the HTTP face of the
+ * control plane (ctl/ctl.h, included here for node.c).
  *
- * JSON out (jansson), `Authorization: Bearer TOKEN` on everything but
+ * JSON in and out (jansson), `Authorization: Bearer TOKEN` on everything but
  * /healthz. Tokens come from the token file: one per line, `TOKEN SCOPE...`
  * with scopes read, push, purge, warm; `#` starts a comment. A missing or
  * wrong token gets 401, a token without the scope 403. Tokens are compared
  * in constant time (their SHA-256 digests, so length leaks nothing either).
+ *
+ *   GET  /healthz       liveness (no token)
+ *   GET  /stats         counters, routing, control plane as JSON     read
+ *   GET  /metrics       the same in Prometheus text format           read
+ *   POST /purge         {"urls"|"prefix"|"tags"|"all", "soft",
+ *                        "wait", "timeout_ms"} -> {"purged", "event",
+ *                        "id", "receipts" when waiting}              purge
+ *   POST /warm          {"urls":[...]} -> 202 {"job"}                warm
+ *   GET  /jobs/ID       a warm job's progress and outcomes           read|warm
+ *   GET  /events        Server-Sent Events of invalidations;
+ *                       Last-Event-ID (or ?since=ID, ?since=0)
+ *                       resumes; ?node=NAME&id=LOGID names a child  read
+ *   POST /receipts      a child reports events it applied            read
+ *
+ * Over the rate limit (per token and per client address; admin.rate_limit
+ * per second, bursts of admin.rate_burst) a request gets 429 with
+ * Retry-After; a body over admin.max_body gets 413, malformed JSON 400.
  */
 #ifndef CDN_ADMIN_H
 #define CDN_ADMIN_H
 
 #include <stdio.h>
+
+#include "ctl/ctl.h"
 
 struct cache;
 struct cfg;

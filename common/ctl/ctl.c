@@ -41,7 +41,7 @@
 #include "util/vas.h"
 
 #define CTL_MAX_CHILDREN 256
-#define CTL_MAX_STREAMS 512
+#define CTL_MAX_STREAMS 1024
 #define CTL_ANON (1ULL << 63)
 
 struct stream {
@@ -390,6 +390,7 @@ ctl_purge(struct ctl *c, const struct purge_spec *s, bool ack)
 	struct events_added added;
 	json_t *body = purge_spec_json(s);
 	char desc[256], id[EVENTS_ID_MAX];
+	uint64_t logged;
 	unsigned n;
 	int rc;
 
@@ -401,6 +402,7 @@ ctl_purge(struct ctl *c, const struct purge_spec *s, bool ack)
 	n = purge_apply(c->cache, s);
 	rc = events_append(c->ev, body, "api", NULL, NULL, &added);
 	PTOK(pthread_mutex_unlock(&c->apply_mtx));
+	logged = ctl_now_ms();
 	json_decref(body);
 	CTL_INC(c, purge_requests);
 	CTL_ADD(c, purged_objects, n);
@@ -413,8 +415,9 @@ ctl_purge(struct ctl *c, const struct purge_spec *s, bool ack)
 	CTL_INC(c, events_published);
 	events_format_id(c->ev, added.seq, id, sizeof id);
 	log_msg(LVL_INFO, "purge of %s: %u objects; event %s (id %s)", desc, n, added.uid, id);
-	return json_pack("{s:I,s:s,s:s,s:b,s:I}", "purged", (json_int_t)n, "event", added.uid,
-	    "id", id, "soft", s->soft, "time_ms", (json_int_t)added.time_ms);
+	return json_pack("{s:I,s:s,s:s,s:b,s:I,s:I}", "purged", (json_int_t)n, "event", added.uid,
+	    "id", id, "soft", s->soft, "time_ms", (json_int_t)added.time_ms,
+	    "logged_ms", (json_int_t)logged);
 }
 
 int
@@ -454,7 +457,8 @@ ctl_apply_event(struct ctl *c, const char *source, const char *id, const char *d
 	} else {
 		out->purged = purge_apply(c->cache, &s);
 		rc = events_append(c->ev, j, source, source, id, &added);
-		out->applied_ms = added.time_ms;
+		/* Applied means in the cache and in the log, durably. */
+		out->applied_ms = added.duplicate ? added.time_ms : ctl_now_ms();
 		out->duplicate = added.duplicate;
 	}
 	PTOK(pthread_mutex_unlock(&c->apply_mtx));
@@ -566,6 +570,7 @@ uint64_t
 ctl_child_attach(struct ctl *c, const char *node, const char *id, const char *addr)
 {
 	struct ctl_child *ch = NULL;
+	unsigned i;
 	uint64_t h;
 
 	PTOK(pthread_mutex_lock(&c->mtx));
@@ -580,12 +585,18 @@ ctl_child_attach(struct ctl *c, const char *node, const char *id, const char *ad
 		h |= CTL_ANON;
 		g_watchers++;
 	}
-	for (unsigned i = 0; i < CTL_MAX_STREAMS; i++) {
+	for (i = 0; i < CTL_MAX_STREAMS; i++) {
 		if (g_streams[i].handle == 0) {
 			g_streams[i].handle = h;
 			g_streams[i].child = ch;
 			break;
 		}
+	}
+	if (i == CTL_MAX_STREAMS && ch != NULL) {
+		/* No room to track it: serve it as an anonymous watcher. */
+		ch->streams--;
+		h |= CTL_ANON;
+		g_watchers++;
 	}
 	PTOK(pthread_mutex_unlock(&c->mtx));
 	return h;

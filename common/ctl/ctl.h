@@ -64,7 +64,9 @@ uint64_t ctl_keepalive_ms(const struct ctl *c);
 bool ctl_stopping(struct ctl *c);
 
 /* A purge from the API: apply it here, log it (which publishes it), and
- * return the answer {"purged":N,"event":UID,"id":ID,"soft":B}. ack asks the
+ * return the answer {"purged":N,"event":UID,"id":ID,"soft":B,"time_ms":T,
+ * "logged_ms":L} (T when it was accepted, L when it was durably in the log
+ * and so streamed to the children; wall-clock ms). ack asks the
  * children to send receipts for it. NULL when the log could not be written
  * (the purge was applied here but not published). */
 json_t *ctl_purge(struct ctl *c, const struct purge_spec *s, bool ack);

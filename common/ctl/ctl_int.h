@@ -27,8 +27,7 @@
 	X(events_duplicate, "events from upstreams already applied (another path)") \
 	X(events_invalid, "events from upstreams that could not be read") \
 	X(event_resets, "resets from upstreams (too far behind: everything soft-purged)") \
-	X(receipts_received, "receipts posted by children") \
-	X(warm_jobs, "warm jobs accepted")
+	X(receipts_received, "receipts posted by children")
 
 struct ctl_counters {
 #define CTL_FIELD(n, h) atomic_uint_fast64_t n;

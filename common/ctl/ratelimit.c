@@ -1,16 +1,22 @@
 /*
- * ratelimit.c: token buckets in a fixed open-addressed table.
+ * ratelimit.c: token buckets as GCRA (the generic cell rate algorithm) in a
+ * fixed open-addressed table.
  *
- * Design: a key hashes (FNV-1a) to a slot and probes RL_PROBE slots after it;
- * it uses the slot holding it, else an empty one, else the one refilled
- * longest ago (whose bucket is the fullest, so forgetting it costs the
- * least). Tokens are kept as a double and refilled lazily on each take.
+ * Design: a bucket is one number, its theoretical arrival time (TAT, in
+ * microseconds): a request at `now` passes if TAT - now <= tau, where
+ * T = 1/rate is the emission interval and tau = (burst - 1) * T the burst
+ * tolerance, and then TAT = max(TAT, now) + T. That is exactly a bucket of
+ * `burst` tokens refilled at `rate`, in integer arithmetic, so there is no
+ * drift, and the time until the next token is TAT - tau - now.
+ *
+ * A key hashes (FNV-1a) to a slot and probes RL_PROBE slots after it; it
+ * uses the slot holding it, else an empty one, else the one with the
+ * oldest TAT (the fullest bucket, so forgetting it costs the least).
  *
  * Locking: rl->mtx guards the whole table; nothing else is shared.
  */
 #include "config.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +31,12 @@
 
 struct bucket {
 	char key[RL_KEY_MAX];      /* "" when the slot is empty */
-	double tokens;
-	uint64_t last_ms;          /* when tokens was last brought up to date */
+	uint64_t tat_us;
 };
 
 struct rl {
 	pthread_mutex_t mtx;
-	double rate, burst;        /* const */
+	uint64_t t_us, tau_us;     /* const; t_us 0: no limit */
 	unsigned nslots;           /* const */
 	struct bucket *slots;      /* (mtx) */
 };
@@ -52,8 +57,12 @@ rl_new(double rate, double burst, unsigned slots)
 	struct rl *rl = xcalloc(1, sizeof *rl);
 
 	PTOK(pthread_mutex_init(&rl->mtx, NULL));
-	rl->rate = rate > 0 ? rate : 0;
-	rl->burst = burst >= 1 ? burst : 1;
+	if (rate > 0) {
+		rl->t_us = (uint64_t)(1e6 / rate + 0.5);
+		if (rl->t_us == 0)
+			rl->t_us = 1;
+		rl->tau_us = burst > 1 ? (uint64_t)((burst - 1) * (double)rl->t_us + 0.5) : 0;
+	}
 	rl->nslots = slots >= RL_PROBE ? slots : RL_PROBE;
 	rl->slots = xcalloc(rl->nslots, sizeof *rl->slots);
 	return rl;
@@ -76,10 +85,11 @@ bool
 rl_take(struct rl *rl, const char *key, uint64_t now_ms, uint64_t *retry_ms)
 {
 	struct bucket *b = NULL, *empty = NULL, *stalest = NULL;
+	uint64_t now = now_ms * 1000, tat, wait = 0;
 	unsigned start;
 	bool ok;
 
-	if (rl->rate <= 0)
+	if (rl->t_us == 0)
 		return true;
 	start = (unsigned)(fnv1a(key) % rl->nslots);
 	PTOK(pthread_mutex_lock(&rl->mtx));
@@ -95,29 +105,23 @@ rl_take(struct rl *rl, const char *key, uint64_t now_ms, uint64_t *retry_ms)
 			b = s;
 			break;
 		}
-		if (stalest == NULL || s->last_ms < stalest->last_ms)
+		if (stalest == NULL || s->tat_us < stalest->tat_us)
 			stalest = s;
 	}
 	if (b == NULL) {
 		b = empty != NULL ? empty : stalest;
 		AN(b);
 		snprintf(b->key, sizeof b->key, "%s", key);
-		b->tokens = rl->burst;
-		b->last_ms = now_ms;
+		b->tat_us = 0;
 	}
-	if (now_ms > b->last_ms) {
-		b->tokens += (double)(now_ms - b->last_ms) * rl->rate / 1000.0;
-		if (b->tokens > rl->burst)
-			b->tokens = rl->burst;
-		b->last_ms = now_ms;
-	}
-	ok = b->tokens >= 1.0;
+	tat = b->tat_us > now ? b->tat_us : now;
+	ok = tat - now <= rl->tau_us;
 	if (ok)
-		b->tokens -= 1.0;
-	else if (retry_ms != NULL)
-		*retry_ms = (uint64_t)ceil((1.0 - b->tokens) * 1000.0 / rl->rate);
+		b->tat_us = tat + rl->t_us;
+	else
+		wait = tat - rl->tau_us - now;
 	PTOK(pthread_mutex_unlock(&rl->mtx));
-	if (!ok && retry_ms != NULL && *retry_ms == 0)
-		*retry_ms = 1;
+	if (!ok && retry_ms != NULL)
+		*retry_ms = wait / 1000 + (wait % 1000 != 0);
 	return ok;
 }

@@ -83,7 +83,7 @@ struct sub {
 	/* shown by /stats (mtx) */
 	pthread_mutex_t mtx;
 	char state[24];
-	char admin[300];
+	char admin[320];
 	char last_id[EVENTS_ID_MAX + 64];
 	char up_log[EVENTS_LOGID_LEN + 1];
 	uint64_t last_seq, head_seq;
@@ -219,7 +219,7 @@ discover(struct sub *s)
 		goto Out;
 	}
 	if (res != CURLE_OK) {
-		snprintf(why, sizeof why, "%s: %s", url, curl_easy_strerror(res));
+		snprintf(why, sizeof why, "%.100s: %s", url, curl_easy_strerror(res));
 		set_state(s, "down", why);
 		rc = DISC_DOWN;
 		goto Out;
@@ -406,19 +406,22 @@ dispatch(struct sub *s)
 		s->resets++;
 		PTOK(pthread_mutex_unlock(&s->mtx));
 	} else if (strcmp(type, "ready") == 0) {
-		const char *head, *log;
+		const char *h, *log;
+		char head[EVENTS_ID_MAX + 64] = "";
 		uint64_t applied;
 
 		j = json_loads(data, 0, NULL);
-		head = json_string_value(json_object_get(j, "head"));
+		h = json_string_value(json_object_get(j, "head"));
 		log = json_string_value(json_object_get(j, "log"));
+		if (h != NULL)
+			snprintf(head, sizeof head, "%s", h);
 		if (log != NULL && strcmp(log, events_log_id(s->c->ev)) == 0) {
 			s->verdict = STRM_SELF;
 			s->abort_stream = true;
 			json_decref(j);
 			return;
 		}
-		if (head != NULL) {
+		if (head[0] != '\0') {
 			/* Caught up to head: a restart resumes here even if no
 			 * event comes before it. */
 			note_seq(s, head, true);
@@ -430,7 +433,7 @@ dispatch(struct sub *s)
 		PTOK(pthread_mutex_unlock(&s->mtx));
 		set_state(s, "streaming", "");
 		log_msg(LVL_INFO, "events of %s (%s): caught up at %s, %llu events applied so far",
-		    s->url, s->admin_url, head != NULL ? head : "?", (unsigned long long)applied);
+		    s->url, s->admin_url, head[0] != '\0' ? head : "?", (unsigned long long)applied);
 		settle(s, "caught-up");
 	}
 }
@@ -612,7 +615,7 @@ stream(struct sub *s)
 	if (s->verdict == STRM_SELF)
 		return STRM_SELF;
 	{
-		char why[300];
+		char why[480];
 
 		if (s->sse_status != 0 && s->sse_status != 200)
 			snprintf(why, sizeof why, "%s/events answered %d (check events.token)",
@@ -795,7 +798,7 @@ sub_stats_json(struct sub *s, json_t *arr)
 void
 sub_metrics(struct sub *s, void (*fn)(void *arg, const char *line), void *arg)
 {
-	char line[1024], url[600];
+	char line[1400], url[600];
 	size_t o = 0;
 	bool up;
 	uint64_t lag;

@@ -37,8 +37,8 @@ void warm_free(struct warm **wp);
 uint64_t warm_submit(struct warm *w, const char *base, char *const *keys, unsigned n);
 /* The state of a job as JSON (a new reference), or NULL if unknown. */
 json_t *warm_job_json(struct warm *w, uint64_t id);
-/* Totals over all jobs: {"warm_running":N,"warm_urls":N,"warm_failed":N}
- * added to obj. */
+/* Totals over all jobs added to obj: warm_jobs (accepted), warm_jobs_active,
+ * warm_urls_done, warm_urls_failed. */
 void warm_stats_json(struct warm *w, json_t *obj);
 
 #endif

@@ -346,8 +346,11 @@ synthesize(struct fetch_job *j, bool revalidated)
 				hdrs_add(&merged, j->resp.v[i].name, j->resp.v[i].value);
 		o->request_time = j->request_time;
 		o->response_time = now;
-		fresh_resp_cc(&o->rcc, &merged, op->fcfg);
-		o->lifetime = fresh_lifetime(st->status, &merged, &o->rcc, now, op->fcfg);
+		struct cc full;
+
+		fresh_resp_cc(&full, &merged, op->fcfg);
+		obj_cc_set(&o->rcc, &full);
+		o->lifetime = fresh_lifetime(st->status, &merged, &full, now, op->fcfg);
 		o->initial_age = fresh_initial_age(&merged, j->request_time, now);
 		storable = fresh_storable("GET", st->status, &j->req, &merged, op->fcfg);
 		o->note = NOTE_REVALIDATED;
@@ -546,6 +549,7 @@ headers_done(struct fetch_job *j)
 	bool storable = false;
 	unsigned flags = 0;
 	time_t now = time(NULL);
+	struct cc full;
 
 	hdrs_strip_hop_by_hop(&j->resp);
 	if (j->stale != NULL && j->status == 304) {
@@ -581,8 +585,9 @@ headers_done(struct fetch_job *j)
 	o->request_time = j->request_time;
 	o->response_time = now;
 	o->upstream_status = j->status;
-	fresh_resp_cc(&o->rcc, &j->resp, op->fcfg);
-	o->lifetime = fresh_lifetime(j->status, &j->resp, &o->rcc, now, op->fcfg);
+	fresh_resp_cc(&full, &j->resp, op->fcfg);
+	obj_cc_set(&o->rcc, &full);
+	o->lifetime = fresh_lifetime(j->status, &j->resp, &full, now, op->fcfg);
 	o->initial_age = fresh_initial_age(&j->resp, j->request_time, now);
 	if (j->for_cache) {
 		storable = fresh_storable("GET", j->status, &j->req, &j->resp, op->fcfg);
@@ -595,7 +600,7 @@ headers_done(struct fetch_job *j)
 		if (storable)
 			storable = place_variant(j);
 		if (storable)
-			strip_qualified(&j->resp, &o->rcc);
+			strip_qualified(&j->resp, &full);
 		if (storable)
 			flags |= OBJF_CACHEABLE;
 		else

@@ -76,7 +76,12 @@ publish(struct filler *fl, struct obj *o, struct disk_hit *hit, uint8_t *buf, un
 	o->expected_len = (int64_t)hit->size;
 	o->upstream_status = 0;
 	o->note = NOTE_DISK;
-	fresh_resp_cc(&o->rcc, &hit->head.hdrs, fl->op.fcfg);
+	{
+		struct cc full;
+
+		fresh_resp_cc(&full, &hit->head.hdrs, fl->op.fcfg);
+		obj_cc_set(&o->rcc, &full);
+	}
 	if (flags & OBJF_MARKER) {
 		const char *g = hdrs_get(&hit->head.hdrs, FETCH_GEN_FIELD);
 
@@ -213,7 +218,10 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 		disk_hit_fini(&hit);
 		add_validators(spec, s);
 		spec->stale = s;
-		spec->stale_on_error = fresh_can_sie(NULL, &s->rcc, s->lifetime, age);
+		struct cc sc;
+
+		obj_cc_get(&s->rcc, &sc);
+		spec->stale_on_error = fresh_can_sie(NULL, &sc, s->lifetime, age);
 		spec->must_confirm = (s->rcc.flags & (CC_MUST_REVALIDATE | CC_PROXY_REVALIDATE)) ||
 		    s->rcc.s_maxage != CC_UNSET;
 		STATS_INC(disk_stale);

@@ -329,7 +329,10 @@ add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, t
 	MHD_add_response_header(resp, "Cache-Status", v);
 	free(v);
 	if (o->state == OBJ_COMPLETE && !for_304) {
-		MHD_add_response_header(resp, "Repr-Digest", o->repr_digest);
+		char rd[DIGEST_FIELD_LEN];
+
+		digest_field(o->sha, rd);
+		MHD_add_response_header(resp, "Repr-Digest", rd);
 	} else if (!for_304 && o->status == 200 && (v = (char *)hdrs_get(&o->hdrs, "Repr-Digest")) != NULL) {
 		/* Still arriving: pass on upstream's digest, which the fetch
 		 * checks; a mismatch ends this answer with an error. */
@@ -816,7 +819,10 @@ start_fetch_full(struct req *r, struct obj *o, bool for_cache, struct obj *stale
 
 		spec.must_confirm = (stale->rcc.flags & (CC_MUST_REVALIDATE | CC_PROXY_REVALIDATE)) ||
 		    stale->rcc.s_maxage != CC_UNSET;
-		spec.stale_on_error = fresh_can_sie(&r->reqcc, &stale->rcc, stale->lifetime, age) ||
+		struct cc sc;
+
+		obj_cc_get(&stale->rcc, &sc);
+		spec.stale_on_error = fresh_can_sie(&r->reqcc, &sc, stale->lifetime, age) ||
 		    (r->fr->d.cfg->stale_if_error > 0 && !spec.must_confirm &&
 		    !(stale->rcc.flags & CC_NO_CACHE) &&
 		    age - stale->lifetime <= (int64_t)r->fr->d.cfg->stale_if_error);
@@ -1005,7 +1011,10 @@ start_cache_lookup(struct req *r)
 			r->pass = PASS_REQUEST;
 			return start_fetch(r, NULL, false);
 		} else {
-			switch (fresh_check(&r->reqcc, r->pragma_no_cache, &o->rcc, o->lifetime, age)) {
+			struct cc rc;
+
+			obj_cc_get(&o->rcc, &rc);
+			switch (fresh_check(&r->reqcc, r->pragma_no_cache, &rc, o->lifetime, age)) {
 			case FRESH_HIT:
 				STATS_INC(hits);
 				cache_touch(r->fr->d.cache, o, now);
@@ -1026,7 +1035,7 @@ start_cache_lookup(struct req *r)
 				obj_unref(&o);
 				return respond_only_if_cached(r);
 			}
-			if (fresh_can_swr(&o->rcc, o->lifetime, age) &&
+			if (fresh_can_swr(&rc, o->lifetime, age) &&
 			    !(r->reqcc.flags & CC_NO_CACHE) && !r->pragma_no_cache &&
 			    r->reqcc.max_age == CC_UNSET && r->reqcc.min_fresh == CC_UNSET) {
 				/* Serve it now; one background fetch refreshes it. */

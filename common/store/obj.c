@@ -21,6 +21,32 @@
 static void wake_all_locked(struct obj *o);
 static uint64_t min_reader_pos_locked(const struct obj *o);
 
+void
+obj_cc_set(struct obj_cc *d, const struct cc *c)
+{
+	d->flags = c->flags;
+	d->max_age = c->max_age;
+	d->s_maxage = c->s_maxage;
+	d->max_stale = c->max_stale;
+	d->min_fresh = c->min_fresh;
+	d->swr = c->swr;
+	d->sie = c->sie;
+}
+
+void
+obj_cc_get(const struct obj_cc *s, struct cc *c)
+{
+	c->flags = s->flags;
+	c->max_age = s->max_age;
+	c->s_maxage = s->s_maxage;
+	c->max_stale = s->max_stale;
+	c->min_fresh = s->min_fresh;
+	c->swr = s->swr;
+	c->sie = s->sie;
+	c->no_cache_fields[0] = '\0';
+	c->private_fields[0] = '\0';
+}
+
 struct obj *
 obj_new(const char *key, size_t keylen, uint64_t hash)
 {
@@ -35,7 +61,12 @@ obj_new(const char *key, size_t keylen, uint64_t hash)
 	o->state = OBJ_BUSY;
 	o->expected_len = -1;
 	hdrs_init(&o->hdrs);
-	cc_init(&o->rcc);
+	{
+		struct cc none;
+
+		cc_init(&none);
+		obj_cc_set(&o->rcc, &none);
+	}
 	return o;
 }
 
@@ -241,7 +272,6 @@ obj_complete(struct obj *o, const uint8_t sha[DIGEST_LEN])
 	obj_lock(o);
 	AZ(o->state != OBJ_STREAMING);
 	memcpy(o->sha, sha, DIGEST_LEN);
-	digest_field(sha, o->repr_digest);
 	o->state = OBJ_COMPLETE;
 	o->fill = NULL;
 	o->fill_ops = NULL;

@@ -66,6 +66,18 @@ enum obj_note { NOTE_FETCHED = 0, NOTE_REVALIDATED, NOTE_STALE, NOTE_DISK };
 
 struct obj;
 
+/* The response directives an object needs once stored: the flags and
+ * numbers of struct cc without its qualified field lists (those are used,
+ * and the fields stripped, before storing), so an object stays small. */
+struct obj_cc {
+	unsigned flags;
+	int64_t max_age, s_maxage, max_stale, min_fresh, swr, sie;
+};
+
+void obj_cc_set(struct obj_cc *d, const struct cc *c);
+/* A full struct cc (empty field lists) for the http/fresh functions. */
+void obj_cc_get(const struct obj_cc *s, struct cc *c);
+
 /* A client (or test) reading an object. Embedded in the caller's state. */
 struct obj_reader {
 	uint64_t pos;           /* next absolute body offset to read */
@@ -97,7 +109,7 @@ struct obj {
 	/* (const) once past BUSY */
 	int status;
 	struct hdrs hdrs;           /* stored response fields, hop-by-hop removed */
-	struct cc rcc;              /* effective response Cache-Control */
+	struct obj_cc rcc;          /* effective response Cache-Control */
 	time_t request_time, response_time;
 	int64_t initial_age;        /* corrected initial age (RFC 9111 4.2.3) */
 	int64_t lifetime;           /* freshness lifetime */
@@ -115,7 +127,6 @@ struct obj {
 	uint64_t base, len;
 	size_t cap;
 	uint8_t sha[DIGEST_LEN];    /* valid once COMPLETE */
-	char repr_digest[DIGEST_FIELD_LEN];
 
 	struct obj_reader *readers; /* (mtx) */
 	const struct obj_fill_ops *fill_ops; /* (mtx) */

@@ -109,6 +109,24 @@ static const struct opt opts[] = {
 	  "good heartbeats in a row that mark it up again (default 2)" },
 	{ "upstream", "attempts", "upstream-attempts", 0, T_UINT, F(upstream_attempts), "N",
 	  "nodes of the ring tried when connecting fails (default 3, at most 4)" },
+	{ "admin", "rate_limit", "admin-rate-limit", 0, T_UINT, F(admin_rate_limit), "N",
+	  "admin API requests per second per token and per address; 0 = no limit (default 50)" },
+	{ "admin", "rate_burst", "admin-rate-burst", 0, T_UINT, F(admin_rate_burst), "N",
+	  "admin API requests allowed in a burst above the rate (default 100)" },
+	{ "admin", "max_body", "admin-max-body", 0, T_SIZE, F(admin_max_body), "SIZE",
+	  "largest admin API request body; bigger gets 413 (default 1M)" },
+	{ "admin", "purge_wait_timeout", "purge-wait-timeout", 0, T_MS, F(purge_wait_ms), "DURATION",
+	  "longest a purge with \"wait\": true waits for the children's receipts (default 5s)" },
+	{ "events", "retain", "events-retain", 0, T_UINT, F(events_retain), "N",
+	  "invalidation events kept for children to catch up; older ones mean a reset (default 100000)" },
+	{ "events", "catchup_timeout", "catchup-timeout", 0, T_MS, F(catchup_timeout_ms), "DURATION",
+	  "at start, wait this long at most for the upstreams' missed events (default 2s)" },
+	{ "events", "keepalive", "events-keepalive", 0, T_MS, F(events_keepalive_ms), "DURATION",
+	  "keep-alive comment period on idle event streams (default 5s)" },
+	{ "events", "token", "events-token", 0, T_STR, F(events_token), "TOKEN",
+	  "token for the upstreams' event streams (default: the first read token of token_file)" },
+	{ "warm", "concurrency", "warm-concurrency", 0, T_UINT, F(warm_concurrency), "N",
+	  "requests a warm job has in flight at once (default 8)" },
 	{ "log", "access_log", "access-log", 0, T_STR, F(access_log), "FILE",
 	  "access log file, - for stderr, off (default -)" },
 	{ "log", "error_log", "error-log", 0, T_STR, F(error_log), "FILE",
@@ -534,6 +552,14 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->health_fall = 2;
 	cfg->health_rise = 2;
 	cfg->upstream_attempts = 3;
+	cfg->admin_rate_limit = 50;
+	cfg->admin_rate_burst = 100;
+	cfg->admin_max_body = 1 << 20;
+	cfg->purge_wait_ms = 5000;
+	cfg->events_retain = 100000;
+	cfg->catchup_timeout_ms = 2000;
+	cfg->events_keepalive_ms = 5000;
+	cfg->warm_concurrency = 8;
 	cfg->access_log = xstrdup("-");
 	cfg->error_log = xstrdup("-");
 	cfg->log_level = LVL_INFO;
@@ -544,7 +570,8 @@ cfg_fini(struct cfg *cfg)
 {
 	char **strs[] = { &cfg->config_file, &cfg->name, &cfg->listen, &cfg->admin,
 		&cfg->token_file, &cfg->health_path, &cfg->cache_dir, &cfg->disk_policy, &cfg->targeted_cc,
-		&cfg->access_log, &cfg->error_log };
+		&cfg->access_log, &cfg->error_log,
+		&cfg->events_token };
 
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		free(*strs[i]);

@@ -86,6 +86,17 @@ struct cfg {
 	struct cfg_extra extra;
 	bool router;
 
+	/* [admin], [events], [warm]: the control plane (ctl/) */
+	uint64_t admin_rate_limit;     /* requests per second, per token and per address; 0 = off */
+	uint64_t admin_rate_burst;
+	uint64_t admin_max_body;       /* largest JSON body; bigger gets 413 */
+	uint64_t purge_wait_ms;        /* "wait": true waits this long for receipts, at most */
+	uint64_t events_retain;        /* events kept in the invalidation log */
+	uint64_t catchup_timeout_ms;   /* start-up wait for the upstreams' events */
+	uint64_t events_keepalive_ms;  /* comment line on idle event streams */
+	char *events_token;            /* token for the upstreams' admin listeners */
+	uint64_t warm_concurrency;     /* warm requests in flight */
+
 	/* [log] */
 	char *access_log;        /* path, "-" for stderr, "off" */
 	char *error_log;
