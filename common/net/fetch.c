@@ -74,8 +74,11 @@ struct fetch_job {
 	struct obj *stale, *replace;
 	bool stale_on_error, must_confirm;
 	bool synth;                      /* answered from stale: upstream body ignored */
-	bool want_digest;                /* upstream sent a sha-256 digest to check */
-	uint8_t want_sha[DIGEST_LEN];
+	unsigned nwant;                  /* digests upstream stated (Repr-, Content-) */
+	int want_alg[2];
+	uint8_t want_sha[2][DIGEST_MAX_LEN];
+	struct digest dg512;             /* only when a sha-512 was stated */
+	bool use512;
 	uint8_t synth_sha[DIGEST_LEN];
 
 	/* owned by the loop thread */
@@ -563,12 +566,23 @@ headers_done(struct fetch_job *j)
 	if (j->status == 200 && strcmp(j->method, "HEAD") != 0) {
 		/* RFC 9530: check the body against the digest upstream states. For
 		 * a whole 200 the representation is the content. */
-		const char *dv = hdrs_get(&j->resp, "Repr-Digest");
+		static const char *const fields[2] = { "Repr-Digest", "Content-Digest" };
 
-		if (dv == NULL)
-			dv = hdrs_get(&j->resp, "Content-Digest");
-		if (dv != NULL && digest_field_parse(dv, j->want_sha) == CDN_OK)
-			j->want_digest = true;
+		for (int i = 0; i < 2; i++) {
+			const char *dv = hdrs_get(&j->resp, fields[i]);
+
+			/* Content-Digest covers the bytes as sent: the same as the
+			 * representation unless a content coding was applied, and
+			 * the body is kept as sent either way. */
+			if (dv != NULL && digest_field_parse_any(dv, &j->want_alg[j->nwant],
+			    j->want_sha[j->nwant]) == CDN_OK)
+				j->nwant++;
+		}
+		for (unsigned i = 0; i < j->nwant; i++)
+			if (j->want_alg[i] == DIGEST_SHA512 && !j->use512) {
+				digest_init_alg(&j->dg512, DIGEST_SHA512);
+				j->use512 = true;
+			}
 	}
 	cl = hdrs_get(&j->resp, "Content-Length");
 	if (cl != NULL) {
@@ -679,6 +693,8 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		return 0; /* abandoned or out of memory: abort the transfer */
 	}
 	digest_update(&j->dg, p, n);
+	if (j->use512)
+		digest_update(&j->dg512, p, n);
 	STATS_ADD(bytes_fetched, n);
 	return n;
 }
@@ -873,8 +889,21 @@ commit_or_replace(struct fetch_job *j)
 static bool
 digest_ok(struct fetch_job *j, uint8_t sha[DIGEST_LEN])
 {
+	uint8_t s512[DIGEST_MAX_LEN];
+	bool ok = true;
+
 	digest_final(&j->dg, sha);
-	return !j->want_digest || memcmp(sha, j->want_sha, DIGEST_LEN) == 0;
+	if (j->use512) {
+		digest_final_n(&j->dg512, s512);
+		j->use512 = false;
+	}
+	for (unsigned i = 0; i < j->nwant; i++) {
+		if (j->want_alg[i] == DIGEST_SHA512)
+			ok = ok && memcmp(s512, j->want_sha[i], 64) == 0;
+		else
+			ok = ok && memcmp(sha, j->want_sha[i], DIGEST_LEN) == 0;
+	}
+	return ok;
 }
 
 /* The transfer is over (rc) or given up; tell the object, park the job. */
@@ -993,6 +1022,7 @@ job_free(struct fetch_job *j)
 	hdrs_fini(&j->req);
 	hdrs_fini(&j->resp);
 	hdrs_fini(&j->vary_req);
+	digest_fini(&j->dg512);
 	if (j->stale != NULL)
 		obj_unref(&j->stale);
 	if (j->replace != NULL)

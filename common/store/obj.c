@@ -362,6 +362,7 @@ obj_detach(struct obj *o, struct obj_reader *r)
 enum obj_read
 obj_read_locked(struct obj *o, struct obj_reader *r, void *buf, size_t max, size_t *got)
 {
+	uint64_t avail;
 	size_t n;
 
 	*got = 0;
@@ -369,10 +370,15 @@ obj_read_locked(struct obj *o, struct obj_reader *r, void *buf, size_t max, size
 		r->waiting = true;
 		return OBJ_READ_WAIT;
 	}
-	if (r->pos < o->len) {
+	/* While the body is still arriving, its last byte is held back: the
+	 * end of the answer goes out only once the fetch has checked the
+	 * whole body (length, stated digest), so a body that fails the check
+	 * ends in an error at the client, never as a complete good answer. */
+	avail = o->state == OBJ_COMPLETE ? o->len : (o->len > 0 ? o->len - 1 : 0);
+	if (r->pos < avail) {
 		if (r->pos < o->base)
 			return OBJ_READ_ERROR; /* cannot happen while attached */
-		n = (size_t)(o->len - r->pos);
+		n = (size_t)(avail - r->pos);
 		if (n > max)
 			n = max;
 		memcpy(buf, o->data + (r->pos - o->base), n);

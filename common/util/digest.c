@@ -115,3 +115,68 @@ digest_field_parse(const char *value, uint8_t out[DIGEST_LEN])
 	}
 	return CDN_NOTFOUND;
 }
+
+void
+digest_init_alg(struct digest *d, int alg)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	AN(ctx);
+	AN(EVP_DigestInit_ex(ctx, alg == DIGEST_SHA512 ? EVP_sha512() : EVP_sha256(), NULL));
+	d->_ctx = ctx;
+}
+
+unsigned
+digest_final_n(struct digest *d, uint8_t out[DIGEST_MAX_LEN])
+{
+	unsigned int len = 0;
+
+	AN(d->_ctx);
+	AN(EVP_DigestFinal_ex(d->_ctx, out, &len));
+	EVP_MD_CTX_free(d->_ctx);
+	d->_ctx = NULL;
+	return len;
+}
+
+/* Decode the ":BASE64:" byte sequence at p into n bytes. */
+static int
+decode_member(const char *p, uint8_t *out, size_t n)
+{
+	const char *end;
+	size_t b64 = 4 * ((n + 2) / 3);
+	unsigned char buf[96];
+	int got;
+
+	if (*p != ':')
+		return CDN_INVAL;
+	end = strchr(p + 1, ':');
+	if (end == NULL || (size_t)(end - p - 1) != b64 || b64 > sizeof buf)
+		return CDN_INVAL;
+	got = EVP_DecodeBlock(buf, (const unsigned char *)p + 1, (int)b64);
+	if (got < (int)n)
+		return CDN_INVAL;
+	memcpy(out, buf, n);
+	return CDN_OK;
+}
+
+int
+digest_field_parse_any(const char *value, int *alg, uint8_t out[DIGEST_MAX_LEN])
+{
+	const char *p = value, *s512 = NULL;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (strncasecmp(p, "sha-256=", 8) == 0) {
+			*alg = DIGEST_SHA256;
+			return decode_member(p + 8, out, 32);
+		}
+		if (strncasecmp(p, "sha-512=", 8) == 0 && s512 == NULL)
+			s512 = p + 8;
+		p = strchr(p, ',');
+	}
+	if (s512 == NULL)
+		return CDN_NOTFOUND;
+	*alg = DIGEST_SHA512;
+	return decode_member(s512, out, 64);
+}

@@ -30,6 +30,20 @@ void digest_fini(struct digest *d);
 void digest_sha256(const void *p, size_t n, uint8_t out[DIGEST_LEN]);
 /* "sha-256=:BASE64:" into out. */
 void digest_field(const uint8_t sha[DIGEST_LEN], char out[DIGEST_FIELD_LEN]);
+#define DIGEST_MAX_LEN 64
+#define DIGEST_SHA256 256
+#define DIGEST_SHA512 512
+
+/* Start a digest of the given algorithm (DIGEST_SHA256 or DIGEST_SHA512);
+ * finish it with digest_final_n. */
+void digest_init_alg(struct digest *d, int alg);
+/* Finish into out (DIGEST_MAX_LEN bytes room); returns the length. */
+unsigned digest_final_n(struct digest *d, uint8_t out[DIGEST_MAX_LEN]);
+/* The sha-256 member of a Content-Digest / Repr-Digest value, else its
+ * sha-512 member: sets *alg and the decoded digest (32 or 64 bytes).
+ * Returns 0, CDN_NOTFOUND (neither present) or CDN_INVAL (malformed). */
+int digest_field_parse_any(const char *value, int *alg, uint8_t out[DIGEST_MAX_LEN]);
+
 /* Find the sha-256 member of an RFC 9530 Content-Digest / Repr-Digest
  * field value ("sha-256=:BASE64:, sha-512=:...:") and decode it into out.
  * Returns 0, CDN_NOTFOUND (no sha-256 member), or CDN_INVAL (malformed). */

@@ -227,11 +227,43 @@ reader_sleeps_until_head_and_bytes_arrive_then_sees_eof(void **state)
 	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
 	assert_int_equal(obj_append(o, "hello", 5, 1 << 20), CDN_OK);
 	assert_int_equal(w.wakes, 2);
+	/* While filling, the last byte is held back until the body is checked. */
 	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_DATA);
-	assert_int_equal(got, 5);
-	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(got, 4);
+	assert_memory_equal(buf, "hell", 4);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
 	obj_complete(o, sha);
+	assert_int_equal(w.wakes, 3);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_DATA);
+	assert_int_equal(got, 1);
+	assert_int_equal(buf[0], 'o');
 	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_EOF);
+	obj_detach(o, &w.rd);
+	obj_unref(&o);
+}
+
+static void
+a_body_failing_its_check_never_reaches_the_reader_whole(void **state)
+{
+	struct obj *o = mkobj("/bad");
+	struct waker w = { .wakes = 0 };
+	struct hdrs h;
+	char buf[16];
+	size_t got, total = 0;
+	enum obj_read rr;
+
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	hdrs_init(&h);
+	obj_set_headers(o, 200, &h, OBJF_CACHEABLE);
+	assert_int_equal(obj_append(o, "0123456789", 10, 1 << 20), CDN_OK);
+	while ((rr = read_some(o, &w.rd, buf, sizeof buf, &got)) == OBJ_READ_DATA)
+		total += got;
+	assert_int_equal(rr, OBJ_READ_WAIT);
+	assert_int_equal(total, 9);
+	obj_fail(o, 502); /* e.g. the stated digest did not match */
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_ERROR);
 	obj_detach(o, &w.rd);
 	obj_unref(&o);
 }
@@ -329,6 +361,7 @@ main(void)
 		cmocka_unit_test(remove_takes_object_out_of_index_and_byte_count),
 		cmocka_unit_test(reader_sleeps_until_head_and_bytes_arrive_then_sees_eof),
 		cmocka_unit_test(failed_fill_wakes_readers_with_an_error),
+		cmocka_unit_test(a_body_failing_its_check_never_reaches_the_reader_whole),
 		cmocka_unit_test(uncached_body_is_windowed_and_paused_until_the_reader_catches_up),
 		cmocka_unit_test(cacheable_body_over_the_limit_stops_being_cacheable),
 	};
