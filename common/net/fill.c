@@ -5,9 +5,9 @@
  * Threads and ownership: reader threads take (object, fetch spec) jobs from
  * rq and either complete the object from disk or pass the spec on to the
  * fetch loop; the writer thread takes committed objects from wq and stores
- * them. Both queues are guarded by mtx. wr_mtx serialises "is it still in
- * memory? then store it" against a purge's disk removal, so a purge that
- * races with the writer never leaves a copy behind on disk.
+ * them. Both queues are guarded by mtx. wr_mtx serialises "was it purged?
+ * if not, store it" against a purge's disk removal, so a purge that races
+ * with the writer never leaves a copy behind on disk.
  */
 #include "config.h"
 
@@ -87,9 +87,8 @@ publish(struct filler *fl, struct obj *o, struct disk_hit *hit, uint8_t *buf, un
 
 		o->gen = g != NULL ? strtoull(g, NULL, 10) : 0;
 	}
-	obj_set_headers(o, hit->head.status, &hit->head.hdrs, OBJF_CACHEABLE | flags);
-	obj_adopt_body(o, buf, hit->size);
-	obj_complete(o, hit->sha);
+	obj_fill_whole(o, hit->head.status, &hit->head.hdrs, OBJF_CACHEABLE | flags, buf, hit->size,
+	    hit->sha);
 }
 
 /* Read and verify what hit points at into a new buffer. Returns it, or NULL
@@ -189,6 +188,11 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 				free(vkey);
 		}
 	}
+	if (rc == CDN_CORRUPT) {
+		STATS_INC(disk_corrupt);
+		log_msg(LVL_WARN, "disk copy of %.*s was damaged (head or size): dropped, fetching again",
+		    (int)key_base_len(o->key, o->keylen), o->key);
+	}
 	if (rc != CDN_OK || (buf = read_hit(fl, &hit)) == NULL) {
 		disk_hit_fini(&hit);
 		atomic_fetch_add(&fl->disk_misses, 1);
@@ -276,7 +280,10 @@ write_one(struct filler *fl, struct obj *o)
 	put.head = &head;
 	put.sha = o->sha;
 	PTOK(pthread_mutex_lock(&fl->wr_mtx));
-	if (cache_contains(fl->op.cache, o)) {
+	/* Evicted from memory meanwhile is fine (that is demotion); purged is
+	 * not: the purge's disk removal waits for wr_mtx, so either it sees
+	 * this copy and removes it, or this sees the flag. */
+	if (!atomic_load(&o->_purged)) {
 		rc = disk_store(fl->op.disk, o->key, o->keylen, o->data, o->len, &put);
 		if (rc == CDN_OK)
 			STATS_INC(disk_writes);

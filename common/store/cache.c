@@ -277,6 +277,7 @@ cache_foreach_remove(struct cache *c, bool (*fn)(const struct obj *o, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		struct obj *o = hits[i];
 
+		atomic_store(&o->_purged, true);
 		if (cache_remove(c, o))
 			removed++;
 		if (c->purge_hook != NULL)
@@ -296,11 +297,13 @@ cache_purge_url(struct cache *c, const char *key, size_t keylen)
 	unsigned n = 0;
 
 	if ((o = cache_lookup(c, key, keylen, key_hash(key, keylen))) != NULL) {
+		atomic_store(&o->_purged, true);
 		cache_remove(c, o);
 		obj_unref(&o);
 		n++;
 	}
 	if ((o = cache_lookup(c, mkey, mlen, key_hash(mkey, mlen))) != NULL) {
+		atomic_store(&o->_purged, true);
 		cache_remove(c, o);
 		obj_unref(&o);
 		n++;

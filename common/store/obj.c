@@ -249,6 +249,33 @@ obj_append(struct obj *o, const void *p, size_t n, uint64_t max_keep)
 }
 
 void
+obj_fill_whole(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uint8_t *buf,
+    uint64_t len, const uint8_t sha[DIGEST_LEN])
+{
+	uint8_t *old;
+
+	obj_lock(o);
+	AZ(o->state != OBJ_BUSY);
+	o->status = status;
+	hdrs_fini(&o->hdrs);
+	o->hdrs = *hdrs;
+	hdrs_init(hdrs);
+	o->flags |= flags;
+	old = o->data;
+	o->data = buf;
+	o->cap = (size_t)len;
+	o->base = 0;
+	o->len = len;
+	memcpy(o->sha, sha, DIGEST_LEN);
+	o->state = OBJ_COMPLETE;
+	o->fill = NULL;
+	o->fill_ops = NULL;
+	wake_all_locked(o);
+	obj_unlock(o);
+	free(old);
+}
+
+void
 obj_adopt_body(struct obj *o, uint8_t *buf, uint64_t len)
 {
 	uint8_t *old;

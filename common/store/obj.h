@@ -121,6 +121,7 @@ struct obj {
 	unsigned _nvariants;        /* vary markers (mtx) */
 	atomic_bool _refreshing;    /* a background refresh is running */
 	atomic_bool soft_purged;    /* a soft purge made it stale: revalidate before use */
+	atomic_bool _purged;        /* a purge removed it: no tier may keep it */
 
 	/* (mtx) body */
 	uint8_t *data;
@@ -156,6 +157,11 @@ void obj_set_headers(struct obj *o, int status, struct hdrs *hdrs, unsigned flag
  * was taken), or CDN_NOMEM. Wakes readers. max_keep: above this many bytes
  * the object stops being cacheable (OBJF_TOO_BIG). */
 int obj_append(struct obj *o, const void *p, size_t n, uint64_t max_keep);
+/* BUSY -> COMPLETE in one step, for a body already whole (a disk copy):
+ * takes hdrs' contents and buf (from mem_try_alloc). Readers never see the
+ * object half filled. */
+void obj_fill_whole(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uint8_t *buf,
+    uint64_t len, const uint8_t sha[DIGEST_LEN]);
 /* Give a STREAMING object with no body yet the whole body buf (len bytes,
  * from mem_try_alloc); the object owns it from here. Wakes readers. */
 void obj_adopt_body(struct obj *o, uint8_t *buf, uint64_t len);
