@@ -107,7 +107,17 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 	fcfg.targeted_field = cfg.targeted_cc[0] != '\0' ? cfg.targeted_cc : NULL;
 	fcfg.heuristic_fraction = cfg.heuristic_fraction;
 	fcfg.heuristic_max = (int64_t)cfg.heuristic_max;
-	cache = cache_new(cfg.mem_size);
+	{
+		enum evict_policy mp;
+
+		if (evict_policy_parse(cfg.mem_policy, &mp) != CDN_OK) {
+			fprintf(stderr, "%s: --mem-policy: expected lru or lfu, got \"%s\"\n", progname,
+			    cfg.mem_policy);
+			rc = 2;
+			goto Exit;
+		}
+		cache = cache_new_policy(cfg.mem_size, mp);
+	}
 	if (cfg.cache_dir != NULL) {
 		enum evict_policy pol;
 		int drc;

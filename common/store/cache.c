@@ -13,11 +13,13 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/key.h"
 #include "store/cache.h"
+#include "store/evict.h"
 #include "store/obj.h"
 #include "util/mem.h"
 #include "util/vas.h"
@@ -32,7 +34,7 @@ struct cache {
 	atomic_uint_fast64_t nobjects;
 
 	pthread_mutex_t lru_mtx;
-	struct obj *lru_head, *lru_tail;         /* (lru_mtx) head is hottest */
+	struct evict *ev;                        /* (lru_mtx) the eviction set */
 	uint64_t bytes;                          /* (lru_mtx) */
 	uint64_t limit;                          /* const */
 	atomic_uint_fast64_t evictions;
@@ -49,8 +51,16 @@ static bool index_remove(struct cache *c, struct obj *o);
 struct cache *
 cache_new(uint64_t byte_limit)
 {
+	return cache_new_policy(byte_limit, EVICT_LRU);
+}
+
+struct cache *
+cache_new_policy(uint64_t byte_limit, int policy)
+{
 	struct cache *c = xcalloc(1, sizeof *c);
 
+	/* The set counts the same bytes as c->bytes and pops while over. */
+	c->ev = evict_new((enum evict_policy)policy, byte_limit);
 	c->buckets = xcalloc(CACHE_NBUCKETS, sizeof *c->buckets);
 	for (unsigned i = 0; i < CACHE_NLOCKS; i++)
 		PTOK(pthread_mutex_init(&c->locks[i], NULL));
@@ -82,6 +92,7 @@ cache_free(struct cache **cp)
 	for (unsigned i = 0; i < CACHE_NLOCKS; i++)
 		PTOK(pthread_mutex_destroy(&c->locks[i]));
 	PTOK(pthread_mutex_destroy(&c->lru_mtx));
+	evict_free(&c->ev);
 	free(c->buckets);
 	free(c);
 }
@@ -331,15 +342,7 @@ static void
 lru_unlink_locked(struct cache *c, struct obj *o)
 {
 	AN(o->_in_lru);
-	if (o->_lru_prev != NULL)
-		o->_lru_prev->_lru_next = o->_lru_next;
-	else
-		c->lru_head = o->_lru_next;
-	if (o->_lru_next != NULL)
-		o->_lru_next->_lru_prev = o->_lru_prev;
-	else
-		c->lru_tail = o->_lru_prev;
-	o->_lru_prev = o->_lru_next = NULL;
+	evict_remove(c->ev, &o->_ev);
 	o->_in_lru = false;
 	c->bytes -= o->_acct;
 }
@@ -347,15 +350,15 @@ lru_unlink_locked(struct cache *c, struct obj *o)
 static void
 lru_push_head_locked(struct cache *c, struct obj *o)
 {
-	o->_lru_prev = NULL;
-	o->_lru_next = c->lru_head;
-	if (c->lru_head != NULL)
-		c->lru_head->_lru_prev = o;
-	c->lru_head = o;
-	if (c->lru_tail == NULL)
-		c->lru_tail = o;
+	evict_insert(c->ev, &o->_ev, o->_acct, 0, 0);
 	o->_in_lru = true;
 	c->bytes += o->_acct;
+}
+
+static struct obj *
+obj_of_node(struct evict_node *n)
+{
+	return (struct obj *)(void *)((char *)n - offsetof(struct obj, _ev));
 }
 
 void
@@ -380,10 +383,16 @@ cache_commit(struct cache *c, struct obj *o, time_t now)
 	do {
 		nv = 0;
 		PTOK(pthread_mutex_lock(&c->lru_mtx));
-		while (c->bytes > c->limit && c->lru_tail != NULL && nv < ARRAY_LEN(victims)) {
-			struct obj *v = c->lru_tail;
+		while (c->bytes > c->limit && nv < ARRAY_LEN(victims)) {
+			struct evict_node *n = evict_pop(c->ev, 0);
+			struct obj *v;
 
-			lru_unlink_locked(c, v);
+			if (n == NULL)
+				break;
+			v = obj_of_node(n);
+			/* evict_pop took it out of the set already. */
+			v->_in_lru = false;
+			c->bytes -= v->_acct;
 			obj_ref(v);     /* keep it alive until it leaves the index */
 			victims[nv++] = v;
 		}
@@ -405,14 +414,19 @@ cache_commit(struct cache *c, struct obj *o, time_t now)
 void
 cache_touch(struct cache *c, struct obj *o, time_t now)
 {
+	unsigned hits;
+
+	/* Count every hit (lfu needs them), tell the set at most once a second
+	 * per object and only when the lock is free (an approximate order, as
+	 * Varnish's LRU_Touch). */
+	atomic_fetch_add_explicit(&o->_hits, 1, memory_order_relaxed);
 	if (o->_touched == now)
 		return;
 	if (pthread_mutex_trylock(&c->lru_mtx) != 0)
 		return;
-	if (o->_in_lru && c->lru_head != o) {
-		lru_unlink_locked(c, o);
-		lru_push_head_locked(c, o);
-	}
+	hits = atomic_exchange(&o->_hits, 0);
+	if (o->_in_lru && hits > 0)
+		evict_touch(c->ev, &o->_ev, hits);
 	o->_touched = now;
 	PTOK(pthread_mutex_unlock(&c->lru_mtx));
 }
@@ -422,6 +436,12 @@ cache_get_stats(struct cache *c, struct cache_stats *st)
 {
 	st->objects = atomic_load(&c->nobjects);
 	PTOK(pthread_mutex_lock(&c->lru_mtx));
+	{
+		struct evict_stats es;
+
+		evict_get_stats(c->ev, &es);
+		st->policy = evict_policy_name(es.policy);
+	}
 	st->bytes = c->bytes;
 	PTOK(pthread_mutex_unlock(&c->lru_mtx));
 	st->limit = c->limit;

@@ -11,7 +11,8 @@
  * The index holds one reference on each object in it. Objects enter the
  * index BUSY (so concurrent misses find the fill and wait on it: request
  * coalescing), and enter the LRU and the byte count when cache_commit is
- * called on completion.
+ * called on completion. Which object leaves first is the eviction set's
+ * business (store/evict: lru, or lfu with dynamic aging).
  */
 #ifndef CDN_CACHE_H
 #define CDN_CACHE_H
@@ -25,6 +26,7 @@ struct obj;
 struct cache;
 
 struct cache_stats {
+	const char *policy; /* "lru" or "lfu" */
 	uint64_t objects;   /* in the index, busy ones included */
 	uint64_t bytes;     /* accounted (committed) bytes */
 	uint64_t limit;
@@ -32,6 +34,9 @@ struct cache_stats {
 };
 
 struct cache *cache_new(uint64_t byte_limit);
+/* As cache_new, with an eviction policy (store/evict.h: EVICT_LRU, EVICT_LFU
+ * with dynamic aging). */
+struct cache *cache_new_policy(uint64_t byte_limit, int policy);
 /* Drop every object (their references) and free the cache. */
 void cache_free(struct cache **cp);
 

@@ -45,6 +45,7 @@
 
 #include "http/cc.h"
 #include "http/hdrs.h"
+#include "store/evict.h"
 #include "util/digest.h"
 
 #define OBJ_MAGIC 0x0b1ec7a5u
@@ -135,7 +136,8 @@ struct obj {
 
 	/* (cache) index and LRU links */
 	struct obj *_hnext;
-	struct obj *_lru_prev, *_lru_next;
+	struct evict_node _ev;      /* the tier's eviction set (lru or lfu) */
+	atomic_uint _hits;          /* hits not yet told to the eviction set */
 	bool _in_index, _in_lru;
 	uint64_t _acct;             /* bytes accounted in the tier */
 	time_t _touched;

@@ -63,6 +63,8 @@ static const struct opt opts[] = {
 	  "memory tier size, e.g. 256M (default 256M)" },
 	{ "cache", "disk_size", "disk-size", 0, T_SIZE, F(disk_size), "SIZE",
 	  "disk tier size, e.g. 10G (default 1G)" },
+	{ "cache", "mem_policy", "mem-policy", 0, T_STR, F(mem_policy), "POLICY",
+	  "memory tier eviction: lru or lfu (LFU with dynamic aging; default lru)" },
 	{ "cache", "disk_policy", "disk-policy", 0, T_STR, F(disk_policy), "POLICY",
 	  "disk tier eviction: lru or lfu (LFU with dynamic aging; default lfu)" },
 	{ "cache", "max_object_size", "max-object-size", 0, T_SIZE, F(max_object_size), "SIZE",
@@ -532,6 +534,7 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->mem_size = 256ULL << 20;
 	cfg->disk_size = 1ULL << 30;
 	cfg->disk_policy = xstrdup("lfu");
+	cfg->mem_policy = xstrdup("lru");
 	cfg->targeted_cc = xstrdup("CDN-Cache-Control");
 	cfg->heuristic_fraction = 0.1;
 	cfg->heuristic_max = 86400;
@@ -569,7 +572,7 @@ void
 cfg_fini(struct cfg *cfg)
 {
 	char **strs[] = { &cfg->config_file, &cfg->name, &cfg->listen, &cfg->admin,
-		&cfg->token_file, &cfg->health_path, &cfg->cache_dir, &cfg->disk_policy, &cfg->targeted_cc,
+		&cfg->token_file, &cfg->health_path, &cfg->cache_dir, &cfg->disk_policy, &cfg->mem_policy, &cfg->targeted_cc,
 		&cfg->access_log, &cfg->error_log,
 		&cfg->events_token };
 

@@ -56,6 +56,7 @@ struct cfg {
 	uint64_t mem_size;
 	uint64_t disk_size;
 	char *disk_policy;       /* lru or lfu */
+	char *mem_policy;        /* lru or lfu */
 	uint64_t max_object_size;
 	char *targeted_cc;       /* CDN-Cache-Control field name, "" for none */
 	double heuristic_fraction;

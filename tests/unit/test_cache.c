@@ -15,6 +15,7 @@
 #include "http/hdrs.h"
 #include "http/key.h"
 #include "store/cache.h"
+#include "store/evict.h"
 #include "store/obj.h"
 #include "util/err.h"
 
@@ -164,6 +165,33 @@ a_touched_object_survives_eviction(void **state)
 	for (int i = 0; i < 4; i++)
 		obj_unref(&o[i]);
 	cache_free(&c);
+}
+
+/* Insert a complete object into a cache made with a policy. */
+static void
+frequent_object_survives_under_lfu_but_not_lru(void **state)
+{
+	for (int pol = EVICT_LRU; pol <= EVICT_LFU; pol++) {
+		struct cache *c = cache_new_policy(10000, pol);
+		struct obj *o[4];
+
+		o[0] = put(c, "/0", 2500, 1);
+		for (time_t t = 2; t <= 6; t++)
+			cache_touch(c, o[0], t);    /* /0: five hits, last at t=6 */
+		o[1] = put(c, "/1", 2500, 7);       /* newer, never hit */
+		o[2] = put(c, "/2", 2500, 8);
+		o[3] = put(c, "/3", 2500, 9);       /* one must go */
+		if (pol == EVICT_LRU) {
+			assert_false(present(c, "/0")); /* least recently used */
+			assert_true(present(c, "/1"));
+		} else {
+			assert_true(present(c, "/0"));  /* most frequently used */
+			assert_false(present(c, "/1"));
+		}
+		for (int i = 0; i < 4; i++)
+			obj_unref(&o[i]);
+		cache_free(&c);
+	}
 }
 
 static void
@@ -358,6 +386,7 @@ main(void)
 		cmocka_unit_test(replace_swaps_only_the_current_object),
 		cmocka_unit_test(byte_limit_evicts_least_recently_used_first),
 		cmocka_unit_test(a_touched_object_survives_eviction),
+		cmocka_unit_test(frequent_object_survives_under_lfu_but_not_lru),
 		cmocka_unit_test(remove_takes_object_out_of_index_and_byte_count),
 		cmocka_unit_test(reader_sleeps_until_head_and_bytes_arrive_then_sees_eof),
 		cmocka_unit_test(failed_fill_wakes_readers_with_an_error),
