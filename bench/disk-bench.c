@@ -60,6 +60,7 @@ store(struct disk *d, const char *key, const void *body, size_t len)
 	disk_head_init(&h);
 	h.status = 200;
 	h.response_time = time(NULL);
+	h.lifetime = 86400;     /* as its Cache-Control says: a node serves it fresh */
 	hdrs_add(&h.hdrs, "Content-Type", "application/octet-stream");
 	hdrs_add(&h.hdrs, "Cache-Control", "max-age=86400");
 	hdrs_add(&h.hdrs, "ETag", "\"0123456789abcdef\"");

@@ -833,7 +833,8 @@ do_events(struct MHD_Connection *c)
 	s->handle = ctl_child_attach(ctl, node, id, addr);
 	if (s->reset)
 		log_msg(LVL_WARN, "event stream for %s (%s): Last-Event-ID %s is too old or unknown "
-		    "here: sending a reset", node != NULL ? node : "a watcher", addr, last);
+		    "here: sending a reset", node != NULL ? node : "a watcher", addr,
+		    last != NULL ? last : "-");
 	else
 		log_msg(LVL_INFO, "event stream for %s (%s) from %s", node != NULL ? node : "a watcher",
 		    addr, last != NULL ? last : "now");

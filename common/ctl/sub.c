@@ -37,7 +37,7 @@
 #include "util/mem.h"
 #include "util/vas.h"
 
-#define SUB_ORIGIN_RETRY_MS 30000
+#define SUB_ORIGIN_RETRY_MS 300000
 #define SUB_BACKOFF_MIN_MS 100
 #define SUB_BACKOFF_MAX_MS 2000
 #define SUB_MAX_LINE (1u << 20)

@@ -6,7 +6,7 @@
  * the upstream's admin listener from the health answer on the upstream's data
  * URL (GET <scheme://host:port><health path>; a CDN node answers JSON with
  * its role and "admin":"host:port", a plain origin does not, and is then
- * only asked again every 30 s), opens GET /events?node=NAME&id=LOGID with
+ * only asked again every 5 minutes), opens GET /events?node=NAME&id=LOGID with
  * the node's events token and the saved cursor as Last-Event-ID, and hands
  * each event to the control plane (ctl_int.h). It posts receipts to the
  * upstream's /receipts on the same multi handle. After an error it backs off

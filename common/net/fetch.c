@@ -190,6 +190,17 @@ fetch_free(struct fetcher **fp)
 	free(f);
 }
 
+void
+fetch_spec_fini(struct fetch_spec *spec)
+{
+	free(spec->target);
+	spec->target = NULL;
+	free(spec->body);
+	spec->body = NULL;
+	hdrs_fini(&spec->hdrs);
+	hdrs_fini(&spec->vary_req);
+}
+
 unsigned
 fetch_active(struct fetcher *f)
 {

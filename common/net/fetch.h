@@ -81,6 +81,9 @@ void fetch_free(struct fetcher **fp);
 /* Queue a fetch that fills o (the fetch takes its own reference). */
 void fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec);
 
+/* Free what a spec owns when it is not submitted after all. */
+void fetch_spec_fini(struct fetch_spec *spec);
+
 /* Number of fetches in flight (for stats). */
 unsigned fetch_active(struct fetcher *f);
 

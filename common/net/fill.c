@@ -211,6 +211,7 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 			disk_hit_fini(&hit);
 			cache_commit(fl->op.cache, o, now);
 			STATS_INC(disk_hits);
+			fetch_spec_fini(spec); /* answered from disk: nothing to send */
 			return;
 		}
 	}

@@ -31,6 +31,10 @@
  * X-Origin-Request-Count (for this exact target, this request included)
  * and X-Origin-Method.
  *
+ * The CDN's reserved health path (/.well-known/cdn/health, which nodes probe
+ * for heartbeats and to find an upstream's admin listener) gets 404 and is
+ * not recorded, as a real origin would not have it.
+ *
  * Control endpoints (not recorded): GET /__origin/requests (JSON array;
  * each record also has "t_ms", its arrival in wall-clock milliseconds),
  * GET /__origin/count?target=T (number), GET /__origin/total (number),
@@ -69,6 +73,7 @@
 #define MAXPARAMS 64
 #define MAXHDRS 256
 #define MAXRECORDS 200000       /* kept for /__origin/requests; counts stay exact */
+#define CDN_HEALTH_PATH "/.well-known/cdn/health"  /* answered 404, not recorded */
 
 /* ---------------------------------------------------------------- types */
 
@@ -664,6 +669,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		path[plen] = '\0';
 		return control(c, r, path, method);
 	}
+	/* The CDN's reserved health path is not the origin's: nodes probe it
+	 * (heartbeats, and discovery of an upstream's event stream) and, like a
+	 * real origin, this one does not have it. Those probes are not the
+	 * traffic the tests count, so they are not recorded. */
+	if (plen == strlen(CDN_HEALTH_PATH) && strncmp(r->target, CDN_HEALTH_PATH, plen) == 0)
+		return send_and_free(c, 404, MHD_create_response_from_buffer(10, (void *)"not found\n",
+		    MHD_RESPMEM_PERSISTENT));
 	uint64_t count = record(c, r, method);
 	char *q = NULL;
 	pthread_mutex_lock(&lock);
