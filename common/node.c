@@ -188,6 +188,7 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		ad.cache = cache;
 		ad.fetcher = fetcher;
 		ad.route = route;
+		ad.disk = disk;
 		ad.data_addr = data_addr;
 		admin = admin_start(&ad, tokens);
 		tokens = NULL;

@@ -53,6 +53,8 @@
 #include "net/fetch.h"
 #include "net/route.h"
 #include "store/cache.h"
+#include "store/disk.h"
+#include "store/evict.h"
 #include "util/cfg.h"
 #include "util/digest.h"
 #include "util/err.h"
@@ -356,6 +358,19 @@ stats_json(struct admin *a)
 	json_object_set_new(j, "upstream_active",
 	    json_integer(a->d.fetcher != NULL ? fetch_active(a->d.fetcher) : 0));
 	route_stats_json(a->d.route, j);
+	json_object_set_new(j, "mem_policy", json_string(cs.policy));
+	if (a->d.disk != NULL) {
+		struct disk_stats ds;
+
+		disk_get_stats(a->d.disk, &ds);
+		json_object_set_new(j, "disk", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+		    "objects", (json_int_t)ds.objects, "bytes", (json_int_t)ds.bytes,
+		    "limit", (json_int_t)ds.limit, "pinned_objects", (json_int_t)ds.pinned_objects,
+		    "evictions", (json_int_t)ds.evictions, "corrupt", (json_int_t)ds.corrupt,
+		    "bloom_negatives", (json_int_t)ds.bloom_negatives,
+		    "bloom_false_positives", (json_int_t)ds.bloom_false_pos,
+		    "policy", evict_policy_name(ds.policy)));
+	}
 	{
 		json_t *ups = json_array();
 
@@ -438,6 +453,28 @@ metrics_text(struct admin *a)
 	    "# TYPE cdn_upstream_active gauge\ncdn_upstream_active %u\n",
 	    a->d.fetcher != NULL ? fetch_active(a->d.fetcher) : 0);
 	route_metrics(a->d.route, prom_line, &p);
+	stats_metrics(prom_line, &p);
+	if (a->d.disk != NULL) {
+		struct disk_stats ds;
+
+		disk_get_stats(a->d.disk, &ds);
+		prom_printf(&p, "# HELP cdn_disk_objects objects in the disk tier\n"
+		    "# TYPE cdn_disk_objects gauge\ncdn_disk_objects %llu\n"
+		    "# HELP cdn_disk_bytes bytes in the disk tier\n"
+		    "# TYPE cdn_disk_bytes gauge\ncdn_disk_bytes %llu\n"
+		    "# HELP cdn_disk_limit_bytes size of the disk tier\n"
+		    "# TYPE cdn_disk_limit_bytes gauge\ncdn_disk_limit_bytes %llu\n"
+		    "# HELP cdn_disk_evictions_total objects evicted from the disk tier\n"
+		    "# TYPE cdn_disk_evictions_total counter\ncdn_disk_evictions_total %llu\n"
+		    "# HELP cdn_disk_bloom_negatives_total disk lookups the Bloom filter answered alone\n"
+		    "# TYPE cdn_disk_bloom_negatives_total counter\ncdn_disk_bloom_negatives_total %llu\n"
+		    "# HELP cdn_disk_bloom_false_positives_total Bloom filter said maybe, index said no\n"
+		    "# TYPE cdn_disk_bloom_false_positives_total counter\n"
+		    "cdn_disk_bloom_false_positives_total %llu\n",
+		    (unsigned long long)ds.objects, (unsigned long long)ds.bytes,
+		    (unsigned long long)ds.limit, (unsigned long long)ds.evictions,
+		    (unsigned long long)ds.bloom_negatives, (unsigned long long)ds.bloom_false_pos);
+	}
 	if ((ctl = ctl_acquire()) != NULL) {
 		ctl_metrics(ctl, prom_line, &p);
 		ctl_release(&ctl);

@@ -36,6 +36,7 @@ struct cache;
 struct cfg;
 struct fetcher;
 struct route;
+struct disk;
 struct admin;
 struct admin_tokens;
 
@@ -56,6 +57,7 @@ struct admin_deps {
 	struct cache *cache;
 	struct fetcher *fetcher;  /* NULL for the router role */
 	struct route *route;
+	struct disk *disk;        /* NULL without a cache dir */
 	const char *data_addr;   /* host:port of the data listener */
 };
 

@@ -51,6 +51,14 @@ extern struct stats stats_g;
 #define STATS_ADD(n, v) atomic_fetch_add_explicit(&stats_g.n, (v), memory_order_relaxed)
 #define STATS_GET(n) atomic_load_explicit(&stats_g.n, memory_order_relaxed)
 
+/* Latency histograms (milliseconds) and answers by cache status. */
+enum stats_hist { STATS_HIST_CLIENT = 0, STATS_HIST_UPSTREAM = 1 };
+void stats_observe(enum stats_hist h, double ms);
+/* Count one answer under its X-Cache value (HIT, MISS, ... or "ERROR"). */
+void stats_answer(const char *xcache);
+/* Prometheus text for the histograms and the answers, through fn. */
+void stats_metrics(void (*fn)(void *arg, const char *line), void *arg);
+
 /* Visit every counter by name. */
 void stats_foreach(void (*fn)(const char *name, const char *help, uint64_t v, void *arg), void *arg);
 

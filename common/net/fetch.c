@@ -838,6 +838,8 @@ job_begin(struct fetcher *f, struct fetch_job *j)
 		return;
 	}
 	STATS_INC(upstream_requests);
+	atomic_fetch_add_explicit(&j->used->node_requests[j->nodes[j->attempt]], 1,
+	    memory_order_relaxed);
 	mc = curl_multi_add_handle(f->multi, e);
 	if (mc != CURLM_OK) {
 		log_req(LVL_ERROR, j->reqid, "cannot start upstream request: %s", curl_multi_strerror(mc));
@@ -927,6 +929,9 @@ job_finish(struct fetch_job *j, CURLcode rc)
 	int status;
 
 	AZ(j->done);
+	if (rc != CURLE_OK && !j->failed_write && !j->all_down)
+		atomic_fetch_add_explicit(&j->used->node_errors[j->nodes[j->attempt]], 1,
+		    memory_order_relaxed);
 	if (rc != CURLE_OK && !j->headers_done && !j->failed_write && !j->all_down) {
 		if (j->used->health != NULL)
 			health_report_failure(j->used->health, j->nodes[j->attempt]);

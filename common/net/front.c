@@ -1128,6 +1128,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	la.upstream_ms = r->upstream_asked ? ms_between(&r->tup0, &r->tup1) : -1;
 	la.total_ms = ms_between(&r->t0, &t1);
 	log_access(&la);
+	if (r->xcache != NULL || r->status != 0) {
+		stats_answer(r->status >= 500 || r->status == 499 ? "ERROR" : r->xcache);
+		stats_observe(STATS_HIST_CLIENT, la.total_ms);
+		if (r->upstream_asked && r->owner)
+			stats_observe(STATS_HIST_UPSTREAM, la.upstream_ms);
+	}
 	hdrs_fini(&r->in);
 	free(r->body);
 	free(r->target);

@@ -194,6 +194,8 @@ build_tiers(struct route *r, const struct cfg *cfg, FILE *err)
 			break;
 		}
 		t->ups = ups_new_weighted(tb[i].urls, tb[i].weights, tb[i].n);
+		t->node_errors = xcalloc(ups_count(t->ups), sizeof *t->node_errors);
+		t->node_requests = xcalloc(ups_count(t->ups), sizeof *t->node_requests);
 		if (tb[i].fallback != NULL) {
 			t->fallback = find_tier(r, tb[i].fallback->value);
 			if (t->fallback == NULL || t->fallback == t) {
@@ -457,6 +459,8 @@ route_free(struct route **rp)
 			health_free(&r->tiers[i].health);
 		}
 		ups_free(&r->tiers[i].ups);
+		free(r->tiers[i].node_errors);
+		free(r->tiers[i].node_requests);
 		free(r->tiers[i].name);
 	}
 	free(r->tiers);
@@ -590,6 +594,10 @@ route_stats_json(struct route *r, void *json_obj)
 			json_t *n = health_json(t->health, k);
 
 			json_object_set_new(n, "url", json_string(ups_base(t->ups, k)));
+			json_object_set_new(n, "requests", json_integer((json_int_t)
+			    atomic_load(&t->node_requests[k])));
+			json_object_set_new(n, "errors", json_integer((json_int_t)
+			    atomic_load(&t->node_errors[k])));
 			json_object_set_new(n, "share", json_real(ring_share(ups_ring(t->ups), k)));
 			json_array_append_new(nodes, n);
 		}
@@ -644,6 +652,23 @@ route_metrics(struct route *r, void (*fn)(void *arg, const char *line), void *ar
 		for (unsigned k = 0; k < ups_count(t->ups); k++) {
 			snprintf(line, sizeof line, "cdn_upstream_up{tier=\"%s\",node=\"%s\"} %d\n", t->name,
 			    ups_base(t->ups, k), t->health == NULL || health_is_up(t->health, k));
+			fn(arg, line);
+		}
+	}
+	fn(arg, "# HELP cdn_upstream_requests_node_total requests sent to each upstream node\n"
+	    "# TYPE cdn_upstream_requests_node_total counter\n"
+	    "# HELP cdn_upstream_errors_node_total failed requests to each upstream node\n"
+	    "# TYPE cdn_upstream_errors_node_total counter\n");
+	for (unsigned i = 0; i < r->ntiers; i++) {
+		struct tier *t = &r->tiers[i];
+
+		for (unsigned k = 0; k < ups_count(t->ups); k++) {
+			snprintf(line, sizeof line,
+			    "cdn_upstream_requests_node_total{tier=\"%s\",node=\"%s\"} %llu\n"
+			    "cdn_upstream_errors_node_total{tier=\"%s\",node=\"%s\"} %llu\n",
+			    t->name, ups_base(t->ups, k),
+			    (unsigned long long)atomic_load(&t->node_requests[k]), t->name,
+			    ups_base(t->ups, k), (unsigned long long)atomic_load(&t->node_errors[k]));
 			fn(arg, line);
 		}
 	}

@@ -21,6 +21,7 @@
 #ifndef CDN_ROUTE_H
 #define CDN_ROUTE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -36,6 +37,8 @@ struct tier {
 	struct ups *ups;
 	struct health *health;     /* NULL: one node, or heartbeats off */
 	struct tier *fallback;     /* used when no node is live; NULL: 503 */
+	atomic_uint_fast64_t *node_errors;  /* per node: failed upstream attempts */
+	atomic_uint_fast64_t *node_requests; /* per node: attempts sent */
 };
 
 struct route_pop {
