@@ -327,6 +327,28 @@ walk_fn(const struct obj *co, void *arg)
 	return true;
 }
 
+/* The same choice as walk_fn, for a copy in the disk tier. */
+static bool
+lower_fn(const char *key, size_t keylen, const struct hdrs *h, void *arg)
+{
+	struct walk *w = arg;
+	size_t base = key_base_len(key, keylen);
+	const char *sk;
+
+	switch (w->s->kind) {
+	case PURGE_ALL:
+		return true;
+	case PURGE_PREFIX:
+		return base >= w->plen && memcmp(key, w->s->items[0], w->plen) == 0;
+	case PURGE_TAGS:
+		sk = hdrs_get(h, "Surrogate-Key");
+		return sk != NULL && tags_match(sk, w->s->items, w->s->n);
+	case PURGE_URLS:
+		break;
+	}
+	return false;
+}
+
 unsigned
 purge_apply(struct cache *c, const struct purge_spec *s)
 {
@@ -343,5 +365,13 @@ purge_apply(struct cache *c, const struct purge_spec *s)
 	if (s->kind == PURGE_PREFIX)
 		w.plen = strlen(s->items[0]);
 	(void)cache_foreach_remove(c, walk_fn, &w);
+	/* Copies only the disk tier holds: dropped (a soft purge cannot mark
+	 * them, and a dropped copy is only fetched again). */
+	if (s->kind != PURGE_URLS) {
+		int d = cache_lower_remove_matching(c, lower_fn, &w);
+
+		if (d > 0 && (unsigned)d > w.counted)
+			w.counted = (unsigned)d;
+	}
 	return w.counted;
 }

@@ -330,6 +330,34 @@ purge_hook(void *arg, const char *key, size_t len)
 	PTOK(pthread_mutex_unlock(&fl->wr_mtx));
 }
 
+struct lower_match {
+	cache_match_fn *fn;
+	void *arg;
+};
+
+static bool
+head_match(const char *key, size_t keylen, const struct disk_head *head, void *arg)
+{
+	struct lower_match *m = arg;
+
+	return m->fn(key, keylen, &head->hdrs, m->arg);
+}
+
+/* The disk scan for purges by prefix, tag or everything. The writer is held
+ * off meanwhile, so nothing that matches is stored behind the scan. */
+static int
+lower_remove(void *arg, cache_match_fn *fn, void *fnarg)
+{
+	struct filler *fl = arg;
+	struct lower_match m = { fn, fnarg };
+	int n;
+
+	PTOK(pthread_mutex_lock(&fl->wr_mtx));
+	n = disk_remove_matching(fl->op.disk, head_match, &m);
+	PTOK(pthread_mutex_unlock(&fl->wr_mtx));
+	return n;
+}
+
 /* ---------------------------------------------------------------- API */
 
 struct filler *
@@ -363,6 +391,7 @@ fill_start(struct filler *fl)
 	if (fl->op.disk == NULL)
 		return CDN_OK;
 	cache_set_purge_hook(fl->op.cache, purge_hook, fl);
+	cache_set_lower(fl->op.cache, lower_remove, fl);
 	for (unsigned i = 0; i < fl->op.readers; i++) {
 		if (pthread_create(&fl->readers[i], NULL, reader_main, fl) != 0)
 			return CDN_ERR;
@@ -388,8 +417,10 @@ fill_stop(struct filler *fl)
 	if (fl->started)
 		PTOK(pthread_join(fl->writer, NULL));
 	fl->started = false;
-	if (fl->op.disk != NULL)
+	if (fl->op.disk != NULL) {
 		cache_set_purge_hook(fl->op.cache, NULL, NULL);
+		cache_set_lower(fl->op.cache, NULL, NULL);
+	}
 }
 
 void

@@ -40,6 +40,8 @@ struct cache {
 	atomic_uint_fast64_t evictions;
 	void (*purge_hook)(void *arg, const char *key, size_t len); /* set before use */
 	void *purge_arg;
+	int (*lower_remove)(void *lower, cache_match_fn *fn, void *arg); /* set before use */
+	void *lower;
 };
 
 static pthread_mutex_t *bucket_lock(struct cache *c, uint64_t hash);
@@ -241,6 +243,20 @@ cache_put(struct cache *c, struct obj *o)
 		}
 		obj_unref(&cur);
 	}
+}
+
+void
+cache_set_lower(struct cache *c, int (*remove_matching)(void *lower, cache_match_fn *fn, void *arg),
+    void *lower)
+{
+	c->lower_remove = remove_matching;
+	c->lower = lower;
+}
+
+int
+cache_lower_remove_matching(struct cache *c, cache_match_fn *fn, void *arg)
+{
+	return c->lower_remove != NULL ? c->lower_remove(c->lower, fn, arg) : 0;
 }
 
 bool

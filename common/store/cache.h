@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <time.h>
 
+struct hdrs;
 struct obj;
 struct cache;
 
@@ -80,6 +81,15 @@ bool cache_contains(struct cache *c, const struct obj *o);
  * a lower tier can drop its copy too. */
 void cache_set_purge_hook(struct cache *c, void (*fn)(void *arg, const char *key, size_t len),
     void *arg);
+
+/* The tier below (disk): purges by prefix, tag or everything must reach
+ * what only it holds. remove_matching removes every entry fn says true for
+ * (key and stored fields) and returns how many, or a negative error. */
+typedef bool cache_match_fn(const char *key, size_t keylen, const struct hdrs *h, void *arg);
+void cache_set_lower(struct cache *c,
+    int (*remove_matching)(void *lower, cache_match_fn *fn, void *arg), void *lower);
+/* Apply fn to the tier below; 0 when there is none. */
+int cache_lower_remove_matching(struct cache *c, cache_match_fn *fn, void *arg);
 
 /* Take o out of the index and the LRU if it is there; true if it was. */
 bool cache_remove(struct cache *c, struct obj *o);

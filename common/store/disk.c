@@ -1115,6 +1115,61 @@ disk_remove(struct disk *d, const char *key, size_t keylen)
 }
 
 int
+disk_remove_matching(struct disk *d,
+    bool (*fn)(const char *key, size_t keylen, const struct disk_head *head, void *arg), void *arg)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	struct { int64_t id; uint64_t gen; } *hits = NULL;
+	size_t n = 0, cap = 0;
+	int removed = 0, step;
+
+	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
+	c = disk_conn_get(d);
+	if (c == NULL)
+		return CDN_ERR;
+	if (sqlite3_prepare_v2(c->db, "SELECT id, gen, key, head FROM obj", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		disk_conn_put(d, c);
+		return CDN_ERR;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct disk_head h;
+		const char *key = sqlite3_column_blob(s, 2);
+		size_t keylen = (size_t)sqlite3_column_bytes(s, 2);
+		bool match;
+
+		disk_head_init(&h);
+		if (disk_head_decode(sqlite3_column_blob(s, 3), (size_t)sqlite3_column_bytes(s, 3),
+		    &h) != CDN_OK) {
+			disk_head_fini(&h);
+			continue; /* a damaged head is dropped when it is read */
+		}
+		match = fn(key != NULL ? key : "", keylen, &h, arg);
+		disk_head_fini(&h);
+		if (!match)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			hits = xrealloc(hits, cap * sizeof *hits);
+		}
+		hits[n].id = sqlite3_column_int64(s, 0);
+		hits[n].gen = (uint64_t)sqlite3_column_int64(s, 1);
+		n++;
+	}
+	sqlite3_finalize(s);
+	disk_conn_put(d, c);
+	for (size_t i = 0; i < n; i++) {
+		if (remove_version(d, hits[i].id, hits[i].gen) == CDN_OK) {
+			atomic_fetch_add(&d->n_removes, 1);
+			removed++;
+		}
+	}
+	free(hits);
+	return step == SQLITE_DONE ? removed : CDN_ERR;
+}
+
+int
 disk_pin(struct disk *d, const char *key, size_t keylen, bool pinned)
 {
 	struct conn *c;

@@ -253,6 +253,13 @@ void disk_hit_fini(struct disk_hit *hit);
 
 /* Remove key's version (pinned too). Returns 0 or CDN_NOTFOUND / CDN_ERR. */
 int disk_remove(struct disk *d, const char *key, size_t keylen);
+/* Remove every version for which fn (key, decoded head) says true: for
+ * purges by prefix, tag or everything, which must reach objects that are
+ * only on disk. Scans the whole index (an operator action, not a request
+ * path). Returns the number removed, or CDN_ERR. */
+int disk_remove_matching(struct disk *d,
+    bool (*fn)(const char *key, size_t keylen, const struct disk_head *head, void *arg),
+    void *arg);
 /* Set or clear key's pin. Returns 0, CDN_NOTFOUND or CDN_ERR. */
 int disk_pin(struct disk *d, const char *key, size_t keylen, bool pinned);
 /* Write buffered hits to the index now. Returns 0 or CDN_ERR. */
