@@ -276,24 +276,6 @@ obj_fill_whole(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uin
 }
 
 void
-obj_adopt_body(struct obj *o, uint8_t *buf, uint64_t len)
-{
-	uint8_t *old;
-
-	obj_lock(o);
-	AZ(o->state != OBJ_STREAMING);
-	AZ(o->len);
-	old = o->data;
-	o->data = buf;
-	o->cap = (size_t)len;
-	o->base = 0;
-	o->len = len;
-	wake_all_locked(o);
-	obj_unlock(o);
-	free(old);
-}
-
-void
 obj_complete(struct obj *o, const uint8_t sha[DIGEST_LEN])
 {
 	obj_lock(o);

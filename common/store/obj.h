@@ -164,9 +164,6 @@ int obj_append(struct obj *o, const void *p, size_t n, uint64_t max_keep);
  * object half filled. */
 void obj_fill_whole(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uint8_t *buf,
     uint64_t len, const uint8_t sha[DIGEST_LEN]);
-/* Give a STREAMING object with no body yet the whole body buf (len bytes,
- * from mem_try_alloc); the object owns it from here. Wakes readers. */
-void obj_adopt_body(struct obj *o, uint8_t *buf, uint64_t len);
 /* STREAMING -> COMPLETE with the body's digest; wakes readers. */
 void obj_complete(struct obj *o, const uint8_t sha[DIGEST_LEN]);
 /* Still BUSY after the coalescing timeout: set OBJF_RELEASED and wake the
