@@ -15,7 +15,7 @@ usage() {
 want=(build-essential autoconf automake libtool pkg-config
 	libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
 	libjansson-dev libinih-dev libmaxminddb-dev libcmocka-dev
-	curl python3 ca-certificates tor-geoipdb)
+	curl python3 ca-certificates openssl tor-geoipdb)
 
 for arg in "$@"; do
 	case "$arg" in
