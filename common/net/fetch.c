@@ -440,6 +440,23 @@ variant_admit(struct obj *m, uint64_t h, uint64_t max)
 	return ok;
 }
 
+/* Give j's object the key nkey (taken over): moved in the index if it is
+ * indexed, else (a background refresh) just renamed before it is put in. */
+static void
+set_key(struct fetch_job *j, char *nkey, size_t nlen)
+{
+	struct obj *o = j->obj;
+
+	if (j->replace == NULL) {
+		cache_rekey(j->f->opts.cache, o, nkey, nlen);
+		return;
+	}
+	free(o->key);
+	o->key = nkey;
+	o->keylen = nlen;
+	o->hash = key_hash(nkey, nlen);
+}
+
 /* A stored response with Vary lives under its variant key, and the URL's
  * marker remembers what it varies on (see http/key.h). Runs before the
  * object's head is published, so nobody else reads its key meanwhile. */
@@ -450,7 +467,6 @@ place_variant(struct fetch_job *j)
 	struct cache *c = j->f->opts.cache;
 	size_t base = key_base_len(o->key, o->keylen), nlen, mlen;
 	char *vary = hdrs_join(&j->resp, "Vary"), *nkey, *mkey;
-	bool in_index = j->replace == NULL;
 
 	mkey = key_marker(o->key, base, &mlen);
 	if (vary != NULL && strchr(vary, '*') != NULL) {
@@ -461,15 +477,7 @@ place_variant(struct fetch_job *j)
 	if (vary == NULL) {
 		if (base != o->keylen) {
 			/* No longer varies: back under the plain key, marker gone. */
-			nkey = xstrndup(o->key, base);
-			if (in_index) {
-				cache_rekey(c, o, nkey, base);
-			} else {
-				free(o->key);
-				o->key = nkey;
-				o->keylen = base;
-				o->hash = key_hash(nkey, base);
-			}
+			set_key(j, xstrndup(o->key, base), base);
 			m = cache_lookup(c, mkey, mlen, key_hash(mkey, mlen));
 			if (m != NULL) {
 				cache_remove(c, m);
@@ -511,18 +519,10 @@ place_variant(struct fetch_job *j)
 		free(mkey);
 		return false;
 	}
-	if (nlen != o->keylen || memcmp(nkey, o->key, nlen) != 0) {
-		if (in_index) {
-			cache_rekey(c, o, nkey, nlen);
-		} else {
-			free(o->key);
-			o->key = nkey;
-			o->keylen = nlen;
-			o->hash = key_hash(nkey, nlen);
-		}
-	} else {
+	if (nlen != o->keylen || memcmp(nkey, o->key, nlen) != 0)
+		set_key(j, nkey, nlen);
+	else
 		free(nkey);
-	}
 	free(vary);
 	free(mkey);
 	return true;

@@ -60,7 +60,6 @@ struct filler {
 	bool stop;                      /* (mtx) */
 
 	pthread_mutex_t wr_mtx;
-	atomic_uint_fast64_t disk_misses, backlog;
 };
 
 /* ---------------------------------------------------------------- reading */
@@ -195,7 +194,6 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 	}
 	if (rc != CDN_OK || (buf = read_hit(fl, &hit)) == NULL) {
 		disk_hit_fini(&hit);
-		atomic_fetch_add(&fl->disk_misses, 1);
 		fetch_submit(fl->op.fetcher, o, spec);
 		return;
 	}
@@ -511,21 +509,5 @@ fill_store(void *arg, struct obj *o)
 	fl->wtail = j;
 	fl->wbytes += o->len;
 	PTOK(pthread_cond_signal(&fl->wcond));
-	PTOK(pthread_mutex_unlock(&fl->mtx));
-}
-
-void
-fill_get_stats(struct filler *fl, struct fill_stats *st)
-{
-	memset(st, 0, sizeof *st);
-	st->disk_hits = STATS_GET(disk_hits);
-	st->disk_misses = atomic_load(&fl->disk_misses);
-	st->disk_stale = STATS_GET(disk_stale);
-	st->disk_corrupt = STATS_GET(disk_corrupt);
-	st->writes = STATS_GET(disk_writes);
-	st->write_errors = STATS_GET(disk_write_errors);
-	st->write_dropped = STATS_GET(disk_write_dropped);
-	PTOK(pthread_mutex_lock(&fl->mtx));
-	st->backlog_bytes = fl->wbytes;
 	PTOK(pthread_mutex_unlock(&fl->mtx));
 }

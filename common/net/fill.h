@@ -52,11 +52,4 @@ void fill_submit(struct filler *fl, struct obj *o, struct fetch_spec *spec, bool
  * Called by the fetch loop after it commits o to memory. */
 void fill_store(void *filler, struct obj *o);
 
-/* Counters for /stats. */
-struct fill_stats {
-	uint64_t disk_hits, disk_misses, disk_stale, disk_corrupt;
-	uint64_t writes, write_errors, write_dropped, backlog_bytes;
-};
-void fill_get_stats(struct filler *fl, struct fill_stats *st);
-
 #endif

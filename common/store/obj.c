@@ -111,12 +111,6 @@ obj_state(struct obj *o)
 	return s;
 }
 
-uint64_t
-obj_body_len(const struct obj *o)
-{
-	return o->len;
-}
-
 /* ---------------------------------------------------------------- fill */
 
 void

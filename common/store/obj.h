@@ -185,8 +185,6 @@ enum obj_read obj_read_locked(struct obj *o, struct obj_reader *r, void *buf, si
 
 /* Current state, for a caller that does not hold mtx. */
 enum obj_state obj_state(struct obj *o);
-/* Size of the complete body (valid once COMPLETE). */
-uint64_t obj_body_len(const struct obj *o);
 
 static inline void obj_lock(struct obj *o) { pthread_mutex_lock(&o->mtx); }
 static inline void obj_unlock(struct obj *o) { pthread_mutex_unlock(&o->mtx); }
