@@ -43,6 +43,14 @@ addr_string(const char *listen, unsigned port, char *out, size_t cap)
 		snprintf(out, cap, "%s:%u", host, port);
 }
 
+static const struct node_push_ops *push_ops;
+
+void
+node_set_push(const struct node_push_ops *ops)
+{
+	push_ops = ops;
+}
+
 int
 node_main(const char *role, const char *progname, int argc, char **argv,
     const struct node_alt_role *alt)
@@ -55,6 +63,7 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 	struct fetcher *fetcher = NULL;
 	struct disk *disk = NULL;
 	struct filler *filler = NULL;
+	void *push = NULL;
 	struct fill_opts flo;
 	struct front *front = NULL;
 	struct admin *admin = NULL;
@@ -133,6 +142,11 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 			log_msg(LVL_ERROR, "cannot open the disk tier in %s", cfg.cache_dir);
 			goto Exit;
 		}
+		if (push_ops != NULL && !cfg.router) {
+			push = push_ops->create(&cfg, disk, cache);
+			if (push == NULL)
+				goto Exit;
+		}
 	}
 
 	if (cfg.router && alt != NULL) {
@@ -156,6 +170,11 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		flo.disk = disk;
 		flo.cache = cache;
 		flo.fcfg = &fcfg;
+		if (push != NULL) {
+			flo.pushed_maybe = push_ops->maybe;
+			flo.repair = push_ops->repair;
+			flo.push_arg = push;
+		}
 		filler = fill_new(&flo);
 		fo.on_commit = disk != NULL ? fill_store : NULL;
 		fo.commit_arg = filler;
@@ -190,6 +209,7 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		ad.route = route;
 		ad.disk = disk;
 		ad.data_addr = data_addr;
+		ad.ext = push != NULL ? push_ops->ext(push) : NULL;
 		admin = admin_start(&ad, tokens);
 		tokens = NULL;
 		if (admin == NULL && cfg.admin_explicit)
@@ -202,6 +222,9 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		else
 			addr_string(cfg.admin, admin_port(admin), admin_addr, sizeof admin_addr);
 	}
+
+	if (push != NULL && push_ops->start(push, data_addr, admin_addr) != CDN_OK)
+		goto Exit;
 
 	/* Tests and scripts wait for this line; keep its shape. */
 	fprintf(stderr, "%s: listening data=%s admin=%s\n", progname, data_addr,
@@ -225,7 +248,10 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 	rc = 0;
 
 Exit:
-	/* Control plane first: no purge may run while the tiers shut down. */
+	/* Pushes and their sync rounds first: they publish invalidations. */
+	if (push != NULL)
+		push_ops->stop(push);
+	/* Control plane next: no purge may run while the tiers shut down. */
 	ctl_stop();
 	/* Stop taking connections, fail what is in flight (which wakes every
 	 * suspended client), then stop the servers. */
@@ -241,6 +267,8 @@ Exit:
 		alt->stop(alt_handle);
 	fetch_free(&fetcher);
 	fill_free(&filler);
+	if (push != NULL)
+		push_ops->destroy(push);
 	cache_free(&cache);
 	disk_close(&disk);
 	route_free(&route);

@@ -112,6 +112,10 @@ static const struct endpoint endpoints[] = {
 /* One request (its connection's thread). */
 struct areq {
 	unsigned magic;
+	bool started;           /* MHD's first call for it is done */
+	char *raw;              /* the request target as received (not unescaped) */
+	bool ext;               /* handled by the extension (admin_deps.ext) */
+	void *ext_state;
 	const struct endpoint *e;
 	unsigned scopes;
 	char *body;
@@ -358,6 +362,8 @@ stats_json(struct admin *a)
 	json_object_set_new(j, "upstream_active",
 	    json_integer(a->d.fetcher != NULL ? fetch_active(a->d.fetcher) : 0));
 	route_stats_json(a->d.route, j);
+	if (a->d.ext != NULL && a->d.ext->stats != NULL)
+		a->d.ext->stats(a->d.ext->arg, j);
 	json_object_set_new(j, "mem_policy", json_string(cs.policy));
 	if (a->d.disk != NULL) {
 		struct disk_stats ds;
@@ -908,6 +914,18 @@ first_call(struct admin *a, struct MHD_Connection *c, const char *url, const cha
 	client_addr(c, addr, sizeof addr);
 	snprintf(key, sizeof key, "a:%s", addr);
 	q->scopes = admin_tokens_check(a->tokens, tok);
+	if (q->scopes != 0 && a->d.ext != NULL && q->raw != NULL &&
+	    strncmp(q->raw, a->d.ext->prefix, strlen(a->d.ext->prefix)) == 0) {
+		/* The extension's requests (node-to-node and bulk uploads) are
+		 * not rate limited; the extension reads its own bodies. */
+		if (!(q->scopes & a->d.ext->scopes)) {
+			STATS_INC(admin_denied);
+			*ret = send_error(c, 403, "this token lacks the push scope");
+			return true;
+		}
+		q->ext = true;
+		return false;
+	}
 	if (q->scopes == 0) {
 		STATS_INC(admin_denied);
 		if (!rl_take(a->rl, key, mono_ms(), &retry))
@@ -918,7 +936,7 @@ first_call(struct admin *a, struct MHD_Connection *c, const char *url, const cha
 	}
 	if (q->e == NULL) {
 		*ret = send_error(c, 404, "no such endpoint (see /healthz, /stats, /metrics, /purge, "
-		    "/warm, /jobs/ID, /events)");
+		    "/warm, /jobs/ID, /events%s)", a->d.ext != NULL ? ", /push/KEY" : "");
 		return true;
 	}
 	if (!method_ok(q->e, method)) {
@@ -965,14 +983,21 @@ on_admin(void *cls, struct MHD_Connection *c, const char *url, const char *metho
 		q = xcalloc(1, sizeof *q);
 		q->magic = AREQ_MAGIC;
 		*con_cls = q;
+	}
+	CHECK_OBJ_NOTNULL(q, AREQ_MAGIC);
+	if (!q->started) {
+		q->started = true;
 		STATS_INC(admin_requests);
 		if (first_call(a, c, url, method, q, &ret)) {
 			q->answered = true;
 			return ret;
 		}
-		return MHD_YES;
+		if (!q->ext)
+			return MHD_YES;
 	}
-	CHECK_OBJ_NOTNULL(q, AREQ_MAGIC);
+	if (q->ext)
+		return (enum MHD_Result)a->d.ext->handle(a->d.ext->arg, c, q->raw, method,
+		    upload_data, upload_data_size, &q->ext_state);
 	if (*upload_data_size != 0) {
 		if (!q->answered && !q->too_big && q->e != NULL && q->e->body) {
 			if (q->len + *upload_data_size > a->d.cfg->admin_max_body) {
@@ -1025,18 +1050,36 @@ static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct admin *a = cls;
 	struct areq *q = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	*con_cls = NULL;
 	if (q == NULL)
 		return;
 	CHECK_OBJ_NOTNULL(q, AREQ_MAGIC);
+	if (q->ext && a->d.ext->completed != NULL)
+		a->d.ext->completed(a->d.ext->arg, q->ext_state,
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
 	q->magic = 0;
+	free(q->raw);
 	free(q->body);
 	free(q);
+}
+
+/* The raw request target, before MHD unescapes it: the push extension
+ * must see "%2e" and "%2f" as sent to refuse them. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct areq *q = xcalloc(1, sizeof *q);
+
+	(void)cls;
+	(void)c;
+	q->magic = AREQ_MAGIC;
+	q->raw = xstrdup(uri != NULL ? uri : "");
+	return q;
 }
 
 /* ---------------------------------------------------------------- API */
@@ -1096,6 +1139,7 @@ admin_start(const struct admin_deps *d, struct admin_tokens *tokens)
 	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
 	    MHD_OPTION_END);
 	if (a->mhd == NULL) {
 		log_msg(LVL_ERROR, "cannot listen on admin address %s", d->cfg->admin);

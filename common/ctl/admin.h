@@ -28,6 +28,8 @@
 #ifndef CDN_ADMIN_H
 #define CDN_ADMIN_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "ctl/ctl.h"
@@ -52,6 +54,27 @@ void admin_tokens_free(struct admin_tokens **tp);
 /* Scopes granted to a presented token (0 if none or unknown). */
 unsigned admin_tokens_check(const struct admin_tokens *t, const char *token);
 
+struct MHD_Connection;
+
+/*
+ * An extension: requests whose raw target starts with prefix go to handle
+ * once the token is checked (any of scopes needed; no rate limit), on every
+ * MHD call for the request, body chunks included, exactly like an MHD
+ * access handler (handle returns an enum MHD_Result). raw is the target as
+ * received, not unescaped. *state is the handler's, NULL at first;
+ * completed (may be NULL) is called once when the request ends, ok true if
+ * the answer was sent whole. stats (may be NULL) adds to GET /stats.
+ */
+struct admin_ext {
+	const char *prefix;
+	unsigned scopes;
+	void *arg;
+	int (*handle)(void *arg, struct MHD_Connection *c, const char *raw, const char *method,
+	    const char *upload_data, size_t *upload_data_size, void **state);
+	void (*completed)(void *arg, void *state, bool ok);
+	void (*stats)(void *arg, void *json_obj);
+};
+
 struct admin_deps {
 	const struct cfg *cfg;
 	struct cache *cache;
@@ -59,6 +82,7 @@ struct admin_deps {
 	struct route *route;
 	struct disk *disk;        /* NULL without a cache dir */
 	const char *data_addr;   /* host:port of the data listener */
+	const struct admin_ext *ext; /* may be NULL */
 };
 
 /* Start the listener on cfg->admin; takes ownership of tokens. */

@@ -60,7 +60,6 @@ static struct ctl *g_ctl;        /* (g_mtx) */
 static unsigned g_users;         /* (g_mtx) */
 static bool g_hidden;            /* (g_mtx) ctl_stop began */
 
-static char *token_from_file(const char *path);
 static void add_url(char ***v, unsigned *n, const char *url);
 static void catchup_wait(struct ctl *c);
 static struct ctl_child *child_find_locked(struct ctl *c, const char *id);
@@ -77,10 +76,8 @@ ctl_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The first token of a token file that has the read scope (children use
- * it on their upstreams' admin listeners unless events.token says). */
-static char *
-token_from_file(const char *path)
+char *
+ctl_token_from_file(const char *path, const char *scope)
 {
 	char line[1024], *save, *tok, *w;
 	char *found = NULL;
@@ -94,7 +91,7 @@ token_from_file(const char *path)
 		if (tok == NULL)
 			continue;
 		while ((w = strtok_r(NULL, " \t", &save)) != NULL)
-			if (strcmp(w, "read") == 0)
+			if (strcmp(w, scope) == 0)
 				found = xstrdup(tok);
 	}
 	fclose(f);
@@ -221,7 +218,7 @@ ctl_start(const struct cfg *cfg, struct cache *cache)
 	if (cfg->events_token != NULL && cfg->events_token[0] != '\0')
 		c->token = xstrdup(cfg->events_token);
 	else
-		c->token = token_from_file(cfg->token_file);
+		c->token = ctl_token_from_file(cfg->token_file, "read");
 
 	if (events_open(cfg->cache_dir, cfg->events_retain, &c->ev) != CDN_OK)
 		goto Error;

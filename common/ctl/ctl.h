@@ -60,6 +60,11 @@ struct events *ctl_events(struct ctl *c);
 struct warm *ctl_warm(struct ctl *c);
 /* Keep-alive period of event streams (events.keepalive). */
 uint64_t ctl_keepalive_ms(const struct ctl *c);
+
+/* The first token of a token file (TOKEN SCOPE... lines) that has scope,
+ * as a new string, or NULL. Nodes use it on each other's admin listeners
+ * (children read their upstreams' events, shields push to their peers). */
+char *ctl_token_from_file(const char *path, const char *scope);
 /* True once ctl_stop began (event streams end). */
 bool ctl_stopping(struct ctl *c);
 

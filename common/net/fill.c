@@ -78,7 +78,17 @@ publish(struct filler *fl, struct obj *o, struct disk_hit *hit, uint8_t *buf, un
 	{
 		struct cc full;
 
-		fresh_resp_cc(&full, &hit->head.hdrs, fl->op.fcfg);
+		if (hit->pinned) {
+			/* A pushed object: this tier is its origin, so it is fresh
+			 * here whatever its Cache-Control tells the tiers below,
+			 * and it has no age yet. */
+			cc_init(&full);
+			o->response_time = time(NULL);
+			o->request_time = o->response_time;
+			o->initial_age = 0;
+		} else {
+			fresh_resp_cc(&full, &hit->head.hdrs, fl->op.fcfg);
+		}
 		obj_cc_set(&o->rcc, &full);
 	}
 	if (flags & OBJF_MARKER) {
@@ -166,11 +176,13 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 	struct disk *d = fl->op.disk;
 	struct disk_hit hit;
 	struct cc none;
-	uint8_t *buf;
+	uint8_t *buf = NULL;
 	int64_t age;
 	time_t now;
 	int rc;
+	bool repaired = false;
 
+Again:
 	memset(&hit, 0, sizeof hit);
 	rc = disk_lookup(d, o->key, o->keylen, &hit);
 	if (rc != CDN_OK && key_base_len(o->key, o->keylen) == o->keylen && spec->replace == NULL) {
@@ -194,6 +206,14 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 	}
 	if (rc != CDN_OK || (buf = read_hit(fl, &hit)) == NULL) {
 		disk_hit_fini(&hit);
+		/* A pushed object has no origin to fetch it from: its other
+		 * replicas put it back on disk, then it is served from there. */
+		if (!repaired && fl->op.repair != NULL && spec->replace == NULL &&
+		    fl->op.pushed_maybe(fl->op.push_arg, o->key, o->keylen) &&
+		    fl->op.repair(fl->op.push_arg, o->key, o->keylen) == CDN_OK) {
+			repaired = true;
+			goto Again;
+		}
 		fetch_submit(fl->op.fetcher, o, spec);
 		return;
 	}
@@ -204,7 +224,7 @@ load_or_fetch(struct filler *fl, struct obj *o, struct fetch_spec *spec)
 		struct cc rcc;
 
 		fresh_resp_cc(&rcc, &hit.head.hdrs, fl->op.fcfg);
-		if (fresh_check(&none, false, &rcc, hit.head.lifetime, age) == FRESH_HIT) {
+		if (hit.pinned || fresh_check(&none, false, &rcc, hit.head.lifetime, age) == FRESH_HIT) {
 			publish(fl, o, &hit, buf, 0);
 			disk_hit_fini(&hit);
 			cache_commit(fl->op.cache, o, now);
@@ -324,7 +344,7 @@ purge_hook(void *arg, const char *key, size_t len)
 	struct filler *fl = arg;
 
 	PTOK(pthread_mutex_lock(&fl->wr_mtx));
-	disk_remove(fl->op.disk, key, len);
+	disk_remove_unpinned(fl->op.disk, key, len);
 	PTOK(pthread_mutex_unlock(&fl->wr_mtx));
 }
 
@@ -456,6 +476,9 @@ fill_submit(struct filler *fl, struct obj *o, struct fetch_spec *spec, bool disk
 			free(mkey);
 		}
 	}
+	if (!try_disk && fl->op.disk != NULL && disk_ok && spec->stale == NULL &&
+	    fl->op.pushed_maybe != NULL && fl->op.pushed_maybe(fl->op.push_arg, o->key, o->keylen))
+		try_disk = true; /* a pushed object this node lacks: the reader repairs it */
 	if (!try_disk) {
 		fetch_submit(fl->op.fetcher, o, spec);
 		return;

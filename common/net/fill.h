@@ -31,6 +31,13 @@ struct fill_opts {
 	const struct fresh_cfg *fcfg;
 	unsigned readers;         /* disk reader threads (default 2) */
 	uint64_t queue_bytes;     /* write-behind backlog limit (bytes) */
+	/* Pushed objects (shield/push.h), may be NULL: pushed_maybe says
+	 * (fast, any thread) whether key may be a pushed object of this tier;
+	 * repair (blocking, on a reader thread) puts a missing or damaged
+	 * pushed object back on disk from another replica: 0 when it did. */
+	bool (*pushed_maybe)(void *arg, const char *key, size_t keylen);
+	int (*repair)(void *arg, const char *key, size_t keylen);
+	void *push_arg;
 };
 
 struct filler *fill_new(const struct fill_opts *o);

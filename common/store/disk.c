@@ -1078,13 +1078,28 @@ disk_hit_fini(struct disk_hit *hit)
 
 /* ================================================================ admin */
 
+static int remove_key(struct disk *d, const char *key, size_t keylen, bool keep_pinned);
+
 int
 disk_remove(struct disk *d, const char *key, size_t keylen)
+{
+	return remove_key(d, key, keylen, false);
+}
+
+int
+disk_remove_unpinned(struct disk *d, const char *key, size_t keylen)
+{
+	return remove_key(d, key, keylen, true);
+}
+
+static int
+remove_key(struct disk *d, const char *key, size_t keylen, bool keep_pinned)
 {
 	struct conn *c;
 	sqlite3_stmt *s;
 	int64_t id = 0;
 	uint64_t gen = 0;
+	bool pinned = false;
 	int step;
 
 	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
@@ -1099,10 +1114,11 @@ disk_remove(struct disk *d, const char *key, size_t keylen)
 	if (step == SQLITE_ROW) {
 		id = sqlite3_column_int64(s, 0);
 		gen = (uint64_t)sqlite3_column_int64(s, 1);
+		pinned = sqlite3_column_int64(s, 3) != 0;
 	}
 	sqlite3_reset(s);
 	disk_conn_put(d, c);
-	if (step == SQLITE_DONE)
+	if (step == SQLITE_DONE || (step == SQLITE_ROW && keep_pinned && pinned))
 		return CDN_NOTFOUND;
 	if (step != SQLITE_ROW)
 		return CDN_ERR;
@@ -1128,8 +1144,10 @@ disk_remove_matching(struct disk *d,
 	c = disk_conn_get(d);
 	if (c == NULL)
 		return CDN_ERR;
-	if (sqlite3_prepare_v2(c->db, "SELECT id, gen, key, head FROM obj", -1, &s, NULL) !=
-	    SQLITE_OK) {
+	/* Pinned versions (pushed objects) are not cached copies: only
+	 * disk_remove removes them. */
+	if (sqlite3_prepare_v2(c->db, "SELECT id, gen, key, head FROM obj WHERE pinned = 0", -1, &s,
+	    NULL) != SQLITE_OK) {
 		disk_conn_put(d, c);
 		return CDN_ERR;
 	}
@@ -1167,6 +1185,43 @@ disk_remove_matching(struct disk *d,
 	}
 	free(hits);
 	return step == SQLITE_DONE ? removed : CDN_ERR;
+}
+
+int
+disk_foreach(struct disk *d, bool pinned_only,
+    int (*fn)(void *arg, const char *key, size_t keylen, const uint8_t *sha, uint64_t size,
+    bool pinned), void *arg)
+{
+	struct conn *c;
+	sqlite3_stmt *s = NULL;
+	int step, rc = CDN_OK;
+
+	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
+	c = disk_conn_get(d);
+	if (c == NULL)
+		return CDN_ERR;
+	if (sqlite3_prepare_v2(c->db, pinned_only ?
+	    "SELECT key, sha, size, pinned FROM obj WHERE pinned != 0" :
+	    "SELECT key, sha, size, pinned FROM obj", -1, &s, NULL) != SQLITE_OK) {
+		disk_conn_put(d, c);
+		return CDN_ERR;
+	}
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *key = sqlite3_column_blob(s, 0);
+		const uint8_t *sha = sqlite3_column_blob(s, 1);
+
+		if (key == NULL || sha == NULL || sqlite3_column_bytes(s, 1) != DIGEST_LEN)
+			continue;
+		rc = fn(arg, key, (size_t)sqlite3_column_bytes(s, 0), sha,
+		    (uint64_t)sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 3) != 0);
+		if (rc != CDN_OK)
+			break;
+	}
+	if (rc == CDN_OK && step != SQLITE_DONE)
+		rc = CDN_ERR;
+	sqlite3_finalize(s);
+	disk_conn_put(d, c);
+	return rc;
 }
 
 int

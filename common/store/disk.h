@@ -253,7 +253,18 @@ void disk_hit_fini(struct disk_hit *hit);
 
 /* Remove key's version (pinned too). Returns 0 or CDN_NOTFOUND / CDN_ERR. */
 int disk_remove(struct disk *d, const char *key, size_t keylen);
-/* Remove every version for which fn (key, decoded head) says true: for
+/* Remove key's version unless it is pinned (a purge of a cached copy must
+ * not remove a pushed object). Returns 0, CDN_NOTFOUND (none, or pinned)
+ * or CDN_ERR. */
+int disk_remove_unpinned(struct disk *d, const char *key, size_t keylen);
+/* Call fn for every indexed version (only pinned ones if pinned_only),
+ * with its key, SHA-256 and size; fn returning non-zero stops the walk with
+ * that value. Scans the index (an operator or start-up action). fn must
+ * not call into d. Returns 0, fn's value, or CDN_ERR. */
+int disk_foreach(struct disk *d, bool pinned_only,
+    int (*fn)(void *arg, const char *key, size_t keylen, const uint8_t *sha, uint64_t size,
+    bool pinned), void *arg);
+/* Remove every unpinned version for which fn (key, decoded head) says true: for
  * purges by prefix, tag or everything, which must reach objects that are
  * only on disk. Scans the whole index (an operator action, not a request
  * path). Returns the number removed, or CDN_ERR. */

@@ -127,6 +127,18 @@ static const struct opt opts[] = {
 	  "keep-alive comment period on idle event streams (default 5s)" },
 	{ "events", "token", "events-token", 0, T_STR, F(events_token), "TOKEN",
 	  "token for the upstreams' event streams (default: the first read token of token_file)" },
+	{ "push", "replicas", "push-replicas", 0, T_UINT, F(push_replicas), "N",
+	  "shields that keep each pushed object (N, default 3, at most the tier's size)" },
+	{ "push", "write_quorum", "push-write-quorum", 0, T_UINT, F(push_write_quorum), "W",
+	  "replicas that must have a push on disk before it is acknowledged (default 2)" },
+	{ "push", "max_size", "push-max-size", 0, T_SIZE, F(push_max_size), "SIZE",
+	  "largest pushed object; bigger gets 413 (default 4G)" },
+	{ "push", "sync_interval", "push-sync-interval", 0, T_MS, F(push_sync_interval_ms), "DURATION",
+	  "anti-entropy period between the shields of a tier (default 10s)" },
+	{ "push", "retry_max", "push-retry-max", 0, T_UINT, F(push_retry_max), "N",
+	  "attempts of a failed replication before it is parked (default 8)" },
+	{ "push", "token", "push-token", 0, T_STR, F(push_token), "TOKEN",
+	  "token for the peers' push API (default: the first push token of token_file)" },
 	{ "warm", "concurrency", "warm-concurrency", 0, T_UINT, F(warm_concurrency), "N",
 	  "requests a warm job has in flight at once (default 8)" },
 	{ "log", "access_log", "access-log", 0, T_STR, F(access_log), "FILE",
@@ -563,6 +575,11 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->catchup_timeout_ms = 2000;
 	cfg->events_keepalive_ms = 5000;
 	cfg->warm_concurrency = 8;
+	cfg->push_replicas = 3;
+	cfg->push_write_quorum = 2;
+	cfg->push_max_size = 4ULL << 30;
+	cfg->push_sync_interval_ms = 10000;
+	cfg->push_retry_max = 8;
 	cfg->access_log = xstrdup("-");
 	cfg->error_log = xstrdup("-");
 	cfg->log_level = LVL_INFO;
@@ -574,7 +591,7 @@ cfg_fini(struct cfg *cfg)
 	char **strs[] = { &cfg->config_file, &cfg->name, &cfg->listen, &cfg->admin,
 		&cfg->token_file, &cfg->health_path, &cfg->cache_dir, &cfg->disk_policy, &cfg->mem_policy, &cfg->targeted_cc,
 		&cfg->access_log, &cfg->error_log,
-		&cfg->events_token };
+		&cfg->events_token, &cfg->push_token };
 
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		free(*strs[i]);

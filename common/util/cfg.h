@@ -98,6 +98,14 @@ struct cfg {
 	char *events_token;            /* token for the upstreams' admin listeners */
 	uint64_t warm_concurrency;     /* warm requests in flight */
 
+	/* [push]: pushed objects on the shield tier (shield/push.h) */
+	uint64_t push_replicas;        /* N: copies of each pushed object */
+	uint64_t push_write_quorum;    /* W: copies on disk before a push is acknowledged */
+	uint64_t push_max_size;        /* largest pushed body */
+	uint64_t push_sync_interval_ms; /* anti-entropy period */
+	uint64_t push_retry_max;       /* replication attempts before parking */
+	char *push_token;              /* token for the peers' push API */
+
 	/* [log] */
 	char *access_log;        /* path, "-" for stderr, "off" */
 	char *error_log;
