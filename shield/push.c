@@ -679,9 +679,12 @@ peer_call(struct push *p, struct peer *pe, const char *method, const char *path,
 		    rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)
 			peer_failed(p, pe, why);
 	}
-	if (code >= 0 && code != 200 && code != 201)
+	if (code >= 0 && code != 200 && code != 201) {
+		while (mb.n > 0 && (mb.p[mb.n - 1] == '\n' || mb.p[mb.n - 1] == '\r'))
+			mb.p[--mb.n] = '\0';
 		snprintf(why, whylen, "%s answered %ld%s%.120s", pe->id, code,
 		    mb.p != NULL ? ": " : "", mb.p != NULL ? mb.p : "");
+	}
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
 	if (answer != NULL)
