@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Try it: an origin, a shield and an edge on loopback, serving etc/demo/.
+# Try it: an origin, a shield and an edge on loopback, serving etc/demo/
+# pulled from the origin and pushed into the shield.
 #
 #   scripts/demo.sh
 #
 #   browser/curl ──► cdn-edge :8080 ──► cdn-shield :8081 ──► test-origin :8082
+#                                           ▲
+#                       cdn-upload ─────────┘ (admin :9081, PUT /push/...)
 #
 # Installs missing packages (scripts/deps.sh), builds (scripts/build.sh),
-# starts the three processes (logs in .demo/), fetches /index.html twice
-# through the edge to show MISS then HIT, and waits. Ctrl-C stops all three.
+# starts the three processes (logs and the shield's cache dir in .demo/),
+# fetches /index.html twice through the edge to show MISS then HIT, pushes
+# etc/demo/ into the shield under /pushed/ with cdn-upload, fetches
+# /pushed/index.html twice through the edge (the origin is never asked),
+# and waits. Ctrl-C stops all three.
 #
 # Environment: EDGE_PORT (8080), EDGE_ADMIN_PORT (9080), SHIELD_PORT (8081),
 # SHIELD_ADMIN_PORT (9081), ORIGIN_PORT (8082), BUILDDIR (<repo>/build),
@@ -149,7 +155,8 @@ bash "$srcdir/scripts/build.sh" "$builddir"
 origin_bin=$builddir/tests/origin/test-origin
 shield_bin=$builddir/shield/cdn-shield
 edge_bin=$builddir/edge/cdn-edge
-for b in "$origin_bin" "$shield_bin" "$edge_bin"; do
+upload_bin=$builddir/tools/cdn-upload
+for b in "$origin_bin" "$shield_bin" "$edge_bin" "$upload_bin"; do
 	if [[ ! -x "$b" ]]; then
 		echo "demo.sh: $b was not built" >&2
 		exit 1
@@ -157,6 +164,9 @@ for b in "$origin_bin" "$shield_bin" "$edge_bin"; do
 done
 
 mkdir -p "$logdir"
+# A token for the demo's admin API (push, purge, warm, read).
+token=demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+(umask 077 && printf '%s read push purge warm\n' "$token" >"$logdir/tokens")
 trap on_signal INT TERM
 trap stop_all EXIT
 
@@ -164,9 +174,11 @@ listening_node='listening data=[^ ]+ admin=[^ ]+'
 start origin 'listening [^ ]+:[0-9]+' \
 	"$origin_bin" -l "$host:$origin_port" --root "$srcdir/etc/demo"
 start shield "$listening_node" \
-	"$shield_bin" -l "$host:$shield_port" -a "$host:$shield_admin_port" -u "http://$host:$origin_port"
+	"$shield_bin" -l "$host:$shield_port" -a "$host:$shield_admin_port" -u "http://$host:$origin_port" \
+	-d "$logdir/shield-cache" --token-file "$logdir/tokens"
 start edge "$listening_node" \
-	"$edge_bin" -l "$host:$edge_port" -a "$host:$edge_admin_port" -u "http://$host:$shield_port"
+	"$edge_bin" -l "$host:$edge_port" -a "$host:$edge_admin_port" -u "http://$host:$shield_port" \
+	--token-file "$logdir/tokens"
 
 url=http://$host:$edge_port/index.html
 echo
@@ -180,7 +192,18 @@ if [[ "$first" != MISS || "$second" != HIT ]]; then
 fi
 
 echo
-echo "Open $url in a browser (Ctrl-C stops the demo)"
+echo "cdn-upload --server http://$host:$shield_admin_port --prefix /pushed etc/demo/:"
+"$upload_bin" --server "http://$host:$shield_admin_port" --token "$token" --prefix /pushed \
+	"$srcdir/etc/demo" </dev/null 2>&1 | sed 's/^/  /'
+pushed=http://$host:$edge_port/pushed/index.html
+echo
+echo "GET $pushed (twice; pushed, so the origin is never asked):"
+show 1 "$pushed"
+show 2 "$pushed"
+
+echo
+echo "Open $url (pulled) or $pushed (pushed) in a browser (Ctrl-C stops the demo)"
+echo "Admin token (for cdn-ctl and cdn-upload): $token"
 echo "Logs: $logdir/{origin,shield,edge}.log"
 
 # Wait until Ctrl-C/TERM, or until one of the processes dies.

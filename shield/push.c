@@ -827,6 +827,8 @@ commit_object(struct push *p, struct disk_writer **wp, const char *key, size_t k
 	    m->ctype : "application/octet-stream");
 	if (m->cc[0] != '\0' && field_ok(m->cc))
 		hdrs_add(&head.hdrs, "Cache-Control", m->cc);
+	else if (p->cfg->push_cache_control != NULL && p->cfg->push_cache_control[0] != '\0')
+		hdrs_add(&head.hdrs, "Cache-Control", p->cfg->push_cache_control);
 	if (m->skey[0] != '\0' && field_ok(m->skey))
 		hdrs_add(&head.hdrs, "Surrogate-Key", m->skey);
 	digest_hex(want, hex);

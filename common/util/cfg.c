@@ -137,6 +137,9 @@ static const struct opt opts[] = {
 	  "anti-entropy period between the shields of a tier (default 10s)" },
 	{ "push", "retry_max", "push-retry-max", 0, T_UINT, F(push_retry_max), "N",
 	  "attempts of a failed replication before it is parked (default 8)" },
+	{ "push", "cache_control", "push-cache-control", 0, T_STR, F(push_cache_control), "VALUE",
+	  "Cache-Control of pushed objects sent without one (default max-age=3600; edges also get an "
+	  "invalidation on every push)" },
 	{ "push", "token", "push-token", 0, T_STR, F(push_token), "TOKEN",
 	  "token for the peers' push API (default: the first push token of token_file)" },
 	{ "warm", "concurrency", "warm-concurrency", 0, T_UINT, F(warm_concurrency), "N",
@@ -580,6 +583,7 @@ cfg_init(struct cfg *cfg, const char *role, const char *progname)
 	cfg->push_max_size = 4ULL << 30;
 	cfg->push_sync_interval_ms = 10000;
 	cfg->push_retry_max = 8;
+	cfg->push_cache_control = xstrdup("max-age=3600");
 	cfg->access_log = xstrdup("-");
 	cfg->error_log = xstrdup("-");
 	cfg->log_level = LVL_INFO;
@@ -591,7 +595,7 @@ cfg_fini(struct cfg *cfg)
 	char **strs[] = { &cfg->config_file, &cfg->name, &cfg->listen, &cfg->admin,
 		&cfg->token_file, &cfg->health_path, &cfg->cache_dir, &cfg->disk_policy, &cfg->mem_policy, &cfg->targeted_cc,
 		&cfg->access_log, &cfg->error_log,
-		&cfg->events_token, &cfg->push_token };
+		&cfg->events_token, &cfg->push_token, &cfg->push_cache_control };
 
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
 		free(*strs[i]);

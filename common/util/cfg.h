@@ -105,6 +105,7 @@ struct cfg {
 	uint64_t push_sync_interval_ms; /* anti-entropy period */
 	uint64_t push_retry_max;       /* replication attempts before parking */
 	char *push_token;              /* token for the peers' push API */
+	char *push_cache_control;      /* for pushes sent without Cache-Control */
 
 	/* [log] */
 	char *access_log;        /* path, "-" for stderr, "off" */
