@@ -50,6 +50,7 @@
 #define PUSH_SYNC_MAX (64u << 20)                  /* largest sync request body */
 #define PUSH_FP 0.01                               /* exchanged filters' false positives */
 #define PUSH_PARKED_SHOWN 50u
+#define PUSH_LOCAL_MIN 65536u                      /* smallest filter of the catalog's keys */
 
 #define H_REPLICA   "X-Cdn-Push-Replica"    /* "1": store here, do not route */
 #define H_FORWARD   "X-Cdn-Push-Forwarded" /* "1": sent by a non-leader: lead it */
@@ -110,6 +111,11 @@ struct push {
 	    too_big, disk_full, replicated, replica_failures, repairs, repair_failures,
 	    sync_rounds, sync_sent, sync_errors, queued, retried;
 };
+
+static void cat_walk(struct push *p, void (*fn)(void *arg, const char *key, size_t keylen,
+    const uint8_t *sha, bool deleted), void *arg);
+static void count_row(void *arg, const char *key, size_t keylen, const uint8_t *sha,
+    bool deleted);
 
 /* ---------------------------------------------------------------- keys */
 
@@ -850,8 +856,8 @@ commit_object(struct push *p, struct disk_writer **wp, const char *key, size_t k
 /* Send the catalog's current state of key to one peer as a replica write:
  * the object (verified from disk first) or its tombstone. */
 static bool
-send_entry(struct push *p, struct peer *pe, const char *key, size_t keylen, char *why,
-    size_t whylen)
+send_entry(struct push *p, struct peer *pe, const char *key, size_t keylen, bool late,
+    char *why, size_t whylen)
 {
 	struct entry e;
 	struct disk_hit hit;
@@ -866,7 +872,7 @@ send_entry(struct push *p, struct peer *pe, const char *key, size_t keylen, char
 		return true; /* nothing to send: done */
 	}
 	snprintf(path, sizeof path, "/push%.*s", (int)keylen, key);
-	h = curl_slist_append(h, H_REPLICA ": 1");
+	h = curl_slist_append(h, late ? H_REPLICA ": late" : H_REPLICA ": 1");
 	snprintf(line, sizeof line, H_VERSION ": %llu", (unsigned long long)e.ver);
 	h = curl_slist_append(h, line);
 	if (e.deleted) {
@@ -919,7 +925,7 @@ rjob_main(void *arg)
 {
 	struct rjob *j = arg;
 
-	j->ok = send_entry(j->p, j->pe, j->key, j->keylen, j->why, sizeof j->why);
+	j->ok = send_entry(j->p, j->pe, j->key, j->keylen, false, j->why, sizeof j->why);
 	return NULL;
 }
 
@@ -975,6 +981,7 @@ struct preq {
 	size_t keylen;
 	uint64_t hash;
 	bool replica, forwarded;
+	bool late;                  /* a replica write from a sync or a retry */
 	uint64_t version;           /* a replica write's, from the leader */
 	uint8_t want[DIGEST_LEN];
 	struct meta m;
@@ -1081,7 +1088,8 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 		    "Surrogate-Key");
 		return true;
 	}
-	q->replica = (v = hdr(c, H_REPLICA)) != NULL && strcmp(v, "1") == 0;
+	q->replica = (v = hdr(c, H_REPLICA)) != NULL && (strcmp(v, "1") == 0 ||
+	    (q->late = strcmp(v, "late") == 0));
 	q->forwarded = (v = hdr(c, H_FORWARD)) != NULL && strcmp(v, "1") == 0;
 	if (q->replica) {
 		struct entry e;
@@ -1227,7 +1235,12 @@ put_commit(struct push *p, struct MHD_Connection *c, struct preq *q)
 	digest_field(q->want, field);
 	if (q->replica) {
 		atomic_fetch_add(&p->replica_puts, 1);
-		cache_purge_url(p->cache, q->key, q->keylen);
+		/* A late copy (this node missed the write) may follow an answer
+		 * this node gave without it: the tiers below must drop that. */
+		if (q->late)
+			announce(p, q->key, q->keylen);
+		else
+			cache_purge_url(p->cache, q->key, q->keylen);
 		return send_json(c, 201, json_pack("{s:s,s:I,s:s}", "key", q->key, "size",
 		    (json_int_t)q->got, "digest", field));
 	}
@@ -1402,7 +1415,8 @@ do_delete(struct push *p, struct MHD_Connection *c, struct preq *q)
 	unsigned acks;
 	char why[400] = "";
 
-	q->replica = (v = hdr(c, H_REPLICA)) != NULL && strcmp(v, "1") == 0;
+	q->replica = (v = hdr(c, H_REPLICA)) != NULL && (strcmp(v, "1") == 0 ||
+	    (q->late = strcmp(v, "late") == 0));
 	q->forwarded = (v = hdr(c, H_FORWARD)) != NULL && strcmp(v, "1") == 0;
 	if (!q->replica && !q->forwarded) {
 		n = replicas_of(p, q->hash, true, idx);
@@ -1453,7 +1467,10 @@ do_delete(struct push *p, struct MHD_Connection *c, struct preq *q)
 	PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
 	atomic_fetch_add(&p->deletes, 1);
 	if (q->replica) {
-		cache_purge_url(p->cache, q->key, q->keylen);
+		if (q->late)
+			announce(p, q->key, q->keylen);
+		else
+			cache_purge_url(p->cache, q->key, q->keylen);
 		return send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "deleted", 1));
 	}
 	announce(p, q->key, q->keylen);
@@ -1609,6 +1626,10 @@ push_maybe(void *arg, const char *key, size_t keylen)
 
 	if (!atomic_load(&p->started))
 		return false;
+	/* Until the first sync round this node may lack writes made while it
+	 * was down, and knows nothing of its peers' keys: ask them. */
+	if (p->npeers > 0 && atomic_load(&p->sync_rounds) == 0)
+		return true;
 	PTOK(pthread_rwlock_rdlock(&p->local_lk));
 	m = bloom_maybe(p->local, key, keylen);
 	PTOK(pthread_rwlock_unlock(&p->local_lk));
@@ -1654,6 +1675,17 @@ push_repair(void *arg, const char *key, size_t keylen)
 			dup = dup || idx[j] == k;
 		if (dup)
 			continue;
+		if (!e.found && atomic_load(&p->sync_rounds) > 0) {
+			/* A key this node never held: only peers that say they
+			 * may have it are asked. */
+			bool maybe;
+
+			PTOK(pthread_mutex_lock(&p->peers[k].mtx));
+			maybe = xb_maybe(&p->peers[k].keys, key, keylen);
+			PTOK(pthread_mutex_unlock(&p->peers[k].mtx));
+			if (!maybe)
+				continue;
+		}
 		tried++;
 		rc = pull_from(p, &p->peers[k], key, keylen, e.found ? e.ver : 0);
 	}
@@ -1800,7 +1832,7 @@ do_sync(struct push *p, struct MHD_Connection *c, struct preq *q)
 	for (i = 0; i < l.n; i++) {
 		if (now_us() - t0 > 50u * 1000000u || stopping(p))
 			break; /* the rest at the next round */
-		if (send_entry(p, pe, l.rows[i].key, l.rows[i].keylen, why, sizeof why))
+		if (send_entry(p, pe, l.rows[i].key, l.rows[i].keylen, true, why, sizeof why))
 			sent++;
 		else
 			failed++;
@@ -1904,7 +1936,8 @@ run_queue(struct push *p)
 			done = false;
 			snprintf(why, sizeof why, "%s is down", pe->id);
 		} else {
-			done = pe == NULL || send_entry(p, pe, rows[i].key, rows[i].keylen, why, sizeof why);
+			done = pe == NULL || send_entry(p, pe, rows[i].key, rows[i].keylen, true, why,
+			    sizeof why);
 			att++;
 		}
 		if (done) {
@@ -2129,6 +2162,39 @@ push_stats(void *arg, void *jv)
 /* ---------------------------------------------------------------- the thread */
 
 static void
+add_local(void *arg, const char *key, size_t keylen, const uint8_t *sha, bool deleted)
+{
+	(void)sha;
+	if (!deleted)
+		bloom_add(arg, key, keylen);
+}
+
+/* The filter of the catalog's keys grows with it (a full filter would send
+ * every miss to the peers). */
+static void
+rebuild_local(struct push *p)
+{
+	struct bloom *nb, *old;
+	uint64_t count, cap;
+
+	PTOK(pthread_rwlock_rdlock(&p->local_lk));
+	count = bloom_count(p->local);
+	cap = bloom_capacity(p->local);
+	PTOK(pthread_rwlock_unlock(&p->local_lk));
+	if (count <= cap)
+		return;
+	nb = bloom_new(count * 2, PUSH_FP);
+	cat_walk(p, add_local, nb);
+	PTOK(pthread_rwlock_wrlock(&p->local_lk));
+	old = p->local;
+	p->local = nb;
+	PTOK(pthread_rwlock_unlock(&p->local_lk));
+	bloom_free(&old);
+	log_msg(LVL_INFO, "push: filter of pushed keys rebuilt for %llu keys",
+	    (unsigned long long)count * 2);
+}
+
+static void
 nap_ms(struct push *p, uint64_t ms)
 {
 	struct timespec ts;
@@ -2159,6 +2225,7 @@ push_main(void *arg)
 			    "had it yet (the next sync retries)", p->missing[i]);
 	}
 	while (!stopping(p)) {
+		rebuild_local(p);
 		if (p->npeers > 0 && now_us() >= next_sync) {
 			sync_round(p);
 			next_sync = now_us() + p->cfg->push_sync_interval_ms * 1000u;
@@ -2191,7 +2258,6 @@ push_new(const struct cfg *cfg, struct disk *disk, struct cache *cache)
 	PTOK(pthread_rwlock_init(&p->local_lk, NULL));
 	for (unsigned i = 0; i < PUSH_LOCKS; i++)
 		PTOK(pthread_mutex_init(&p->key_mtx[i], NULL));
-	p->local = bloom_new(1u << 16, PUSH_FP);
 	p->ext.prefix = "/push";
 	p->ext.scopes = ADMIN_SCOPE_PUSH;
 	p->ext.arg = p;
@@ -2230,6 +2296,12 @@ push_new(const struct cfg *cfg, struct disk *disk, struct cache *cache)
 	sqlite3_busy_timeout(p->db, 5000);
 	if (db_exec(p, schema) != CDN_OK)
 		goto Error;
+	{
+		uint64_t n = 0;
+
+		cat_walk(p, count_row, &n);
+		p->local = bloom_new(n * 2 > PUSH_LOCAL_MIN ? n * 2 : PUSH_LOCAL_MIN, PUSH_FP);
+	}
 	memset(&rc, 0, sizeof rc);
 	rc.p = p;
 	if (disk_foreach(disk, true, reconcile_disk_row, &rc) != CDN_OK)
