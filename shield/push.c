@@ -624,6 +624,29 @@ peer_failed(struct push *p, struct peer *pe, const char *why)
 	health_report_failure(p->health, (unsigned)(pe - p->peers));
 }
 
+/* An easy handle for url on a peer's admin listener, with the push token
+ * and the given fields (*h grows by the token line; the caller frees it
+ * after the transfer). Big bodies take as long as they take; a stalled
+ * transfer does not. */
+static CURL *
+peer_easy(struct push *p, const char *url, struct curl_slist **h)
+{
+	char auth[600];
+	CURL *e = curl_easy_init();
+
+	AN(e);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", p->token != NULL ? p->token : "");
+	*h = curl_slist_append(*h, auth);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 15L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *h);
+	return e;
+}
+
 /* One request to a peer's admin listener. body_fd (with body_len) or
  * body (with body_len) is sent if given. Returns the HTTP status, or -1
  * when the peer could not be reached (why says so); *answer (if not NULL)
@@ -633,7 +656,7 @@ peer_call(struct push *p, struct peer *pe, const char *method, const char *path,
     struct curl_slist *hdrs, int body_fd, const char *body, uint64_t body_len, char **answer,
     char *why, size_t whylen)
 {
-	char base[300], url[2048], auth[600];
+	char base[300], url[2048];
 	struct membuf mb = { NULL, 0 };
 	struct curl_slist *h = hdrs;
 	CURL *e;
@@ -648,19 +671,8 @@ peer_call(struct push *p, struct peer *pe, const char *method, const char *path,
 		return -1;
 	}
 	snprintf(url, sizeof url, "%s%s", base, path);
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s", p->token != NULL ? p->token : "");
-	h = curl_slist_append(h, auth);
 	h = curl_slist_append(h, "Expect:");
-	e = curl_easy_init();
-	AN(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	/* Big bodies take as long as they take; a stalled transfer does not. */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 15L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	e = peer_easy(p, url, &h);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, to_membuf);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &mb);
 	if (strcmp(method, "PUT") == 0) {
@@ -1562,7 +1574,7 @@ pull_from(struct push *p, struct peer *pe, const char *key, size_t keylen, uint6
 {
 	struct pull pl;
 	struct curl_slist *h = NULL;
-	char base[300], url[2048], auth[600];
+	char base[300], url[2048];
 	uint8_t got[DIGEST_LEN];
 	CURL *e;
 	CURLcode rc;
@@ -1575,18 +1587,8 @@ pull_from(struct push *p, struct peer *pe, const char *key, size_t keylen, uint6
 	pl.key = key;
 	pl.keylen = keylen;
 	snprintf(url, sizeof url, "%s/push%.*s", base, (int)keylen, key);
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s", p->token != NULL ? p->token : "");
-	h = curl_slist_append(h, auth);
 	h = curl_slist_append(h, H_LOCAL ": 1");
-	e = curl_easy_init();
-	AN(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 15L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	e = peer_easy(p, url, &h);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, pull_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &pl);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, pull_body);
