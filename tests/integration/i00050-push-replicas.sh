@@ -85,6 +85,9 @@ python3 -c '
 import sys
 with open(sys.argv[1], "r+b") as f:
     f.seek(1000); b = f.read(1); f.seek(1000); f.write(bytes([b[0] ^ 0xff]))' "$f"
+# Restarted, s3's memory tier is empty: the answer must come from disk.
+stop_node s3
+start_shield 3
 get "$s3_URL/site/a.bin"
 expect_eq "status" 200 "$STATUS"
 expect_eq "good bytes from s3" "$(sha256 "$WORK/a.bin")" "$(sha256 "$BODY")"
