@@ -18,20 +18,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
+#include "tools/cli.h"
 
 struct opts {
 	const char *server;
@@ -44,81 +41,11 @@ struct opts {
 	long timeout_s;
 };
 
-struct buf {
-	char *p;
-	size_t len;
-};
-
 static struct opts o = { .timeout_s = 30, .count = -1 };
-static volatile sig_atomic_t interrupted;
 
 static void usage(FILE *f);
 
 /* ---------------------------------------------------------------- helpers */
-
-static void
-die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "cdn-ctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see cdn-ctl --help)\n");
-	exit(EXIT_USAGE);
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-
-	if (q == NULL) {
-		fprintf(stderr, "cdn-ctl: out of memory\n");
-		exit(EXIT_FAILED);
-	}
-	return q;
-}
-
-static size_t
-to_buf(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf *b = arg;
-	size_t len = size * n;
-
-	b->p = xrealloc(b->p, b->len + len + 1);
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-human_bytes(uint64_t v, char *out, size_t len)
-{
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	unsigned i = 0;
-
-	while (d >= 1024 && i < 4) {
-		d /= 1024;
-		i++;
-	}
-	if (i == 0)
-		snprintf(out, len, "%llu B", (unsigned long long)v);
-	else
-		snprintf(out, len, "%.1f %s", d, u[i]);
-}
 
 static json_int_t
 jint(const json_t *j, const char *k)
@@ -139,7 +66,7 @@ jstr(const json_t *j, const char *k)
 /* One request to the admin listener. Returns the HTTP status (0 when there
  * was no answer, with the reason printed) and the body in *out. */
 static long
-request(const char *method, const char *path, const char *body, struct buf *out)
+request(const char *method, const char *path, const char *body, struct cli_buf *out)
 {
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -164,7 +91,7 @@ request(const char *method, const char *path, const char *body, struct buf *out)
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_buf_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, o.timeout_s);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 5L);
@@ -185,7 +112,7 @@ static json_t *
 call(const char *method, const char *path, json_t *body)
 {
 	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct buf b;
+	struct cli_buf b;
 	json_t *j;
 	long st = request(method, path, text, &b);
 
@@ -252,10 +179,10 @@ cmd_purge(const char *kind, char **args, int n)
 	ans = call("POST", "/purge", body);
 	json_decref(body);
 	if (ans == NULL)
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	rc = json_object_get(ans, "receipts");
 	if (rc != NULL && !json_is_true(json_object_get(rc, "complete")))
-		status = EXIT_FAILED;
+		status = CLI_EXIT_FAILED;
 	if (o.json) {
 		print_json(ans);
 		json_decref(ans);
@@ -293,7 +220,7 @@ add_manifest(json_t *urls, const char *file)
 
 	if (f == NULL) {
 		fprintf(stderr, "cdn-ctl: %s: %s\n", file, strerror(errno));
-		exit(EXIT_USAGE);
+		exit(CLI_EXIT_USAGE);
 	}
 	while (fgets(line, sizeof line, f) != NULL) {
 		char *p = line, *end;
@@ -309,7 +236,7 @@ add_manifest(json_t *urls, const char *file)
 		if (*p != '/' && strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) {
 			fprintf(stderr, "cdn-ctl: %s:%u: not a path or an http(s) URL: %s\n", file, lineno,
 			    p);
-			exit(EXIT_USAGE);
+			exit(CLI_EXIT_USAGE);
 		}
 		json_array_append_new(urls, json_string(p));
 	}
@@ -323,12 +250,9 @@ progress_bar(const json_t *j, bool tty, bool final)
 	json_int_t total = jint(j, "total"), done = jint(j, "done");
 	const json_t *oc = json_object_get(j, "outcomes");
 	char bar[41];
-	int w = total > 0 ? (int)(done * 40 / total) : 40;
 
 	if (tty) {
-		memset(bar, '#', (size_t)w);
-		memset(bar + w, '-', (size_t)(40 - w));
-		bar[40] = '\0';
+		cli_bar(bar, 40, total > 0 ? (int)(done * 40 / total) : 40);
 		fprintf(stdout, "\r[%s] %lld/%lld  fetched %lld  hit %lld  failed %lld%s", bar,
 		    (long long)done, (long long)total, (long long)jint(oc, "fetched"),
 		    (long long)jint(oc, "hit"), (long long)jint(j, "failed"), final ? "\n" : "");
@@ -359,12 +283,12 @@ cmd_warm(char **args, int n)
 	if (o.file != NULL)
 		add_manifest(urls, o.file);
 	if (json_array_size(urls) == 0)
-		die_usage("warm: give URLs or --file MANIFEST");
+		cli_die_usage("warm: give URLs or --file MANIFEST");
 	json_object_set_new(body, "urls", urls);
 	ans = call("POST", "/warm", body);
 	json_decref(body);
 	if (ans == NULL)
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	id = jint(ans, "job");
 	if (o.detach) {
 		if (o.json)
@@ -381,19 +305,19 @@ cmd_warm(char **args, int n)
 		json_decref(job);
 		job = call("GET", path, NULL);
 		if (job == NULL)
-			return EXIT_FAILED;
+			return CLI_EXIT_FAILED;
 		state = jstr(job, "state");
-		if (strcmp(state, "done") == 0 || strcmp(state, "cancelled") == 0 || interrupted)
+		if (strcmp(state, "done") == 0 || strcmp(state, "cancelled") == 0 || cli_interrupted())
 			break;
 		if (!o.json && (tty || (jint(job, "done") != last_done &&
-		    now_ms() - last_print >= 1000))) {
+		    cli_now_ms() - last_print >= 1000))) {
 			progress_bar(job, tty, false);
 			last_done = jint(job, "done");
-			last_print = now_ms();
+			last_print = cli_now_ms();
 		}
 		usleep(200 * 1000);
 	}
-	status = jint(job, "failed") > 0 || strcmp(state, "done") != 0 ? EXIT_FAILED : 0;
+	status = jint(job, "failed") > 0 || strcmp(state, "done") != 0 ? CLI_EXIT_FAILED : 0;
 	if (o.json) {
 		print_json(job);
 		json_decref(job);
@@ -427,7 +351,7 @@ cmd_job(const char *id)
 
 	snprintf(path, sizeof path, "/jobs/%s", id);
 	if ((j = call("GET", path, NULL)) == NULL)
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	if (o.json) {
 		print_json(j);
 	} else {
@@ -455,7 +379,7 @@ cmd_stats(void)
 	size_t i;
 
 	if (s == NULL)
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	if (o.json) {
 		print_json(s);
 		json_decref(s);
@@ -463,8 +387,8 @@ cmd_stats(void)
 	}
 	hits = jint(s, "hits");
 	misses = jint(s, "misses");
-	human_bytes((uint64_t)jint(s, "mem_bytes"), mem, sizeof mem);
-	human_bytes((uint64_t)jint(s, "mem_limit"), lim, sizeof lim);
+	cli_human_bytes((uint64_t)jint(s, "mem_bytes"), mem, sizeof mem);
+	cli_human_bytes((uint64_t)jint(s, "mem_limit"), lim, sizeof lim);
 	printf("node        %s (%s), up %lld s\n", jstr(s, "name"), jstr(s, "role"),
 	    (long long)jint(s, "uptime_seconds"));
 	printf("requests    %lld: hits %lld, misses %lld, stale %lld, passes %lld; hit ratio %.1f%%\n",
@@ -576,7 +500,7 @@ sse_data(char *p, size_t size, size_t n, void *arg)
 
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] != '\n') {
-			s->line = xrealloc(s->line, s->len + 2);
+			s->line = cli_realloc(s->line, s->len + 2);
 			s->line[s->len++] = p[i];
 			s->line[s->len] = '\0';
 			continue;
@@ -603,7 +527,7 @@ sse_data(char *p, size_t size, size_t n, void *arg)
 		if (s->line != NULL)
 			s->line[0] = '\0';
 	}
-	return interrupted ? 0 : len;
+	return cli_interrupted() ? 0 : len;
 }
 
 static int
@@ -614,7 +538,7 @@ progress_cb(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 	(void)b;
 	(void)c;
 	(void)d;
-	return interrupted ? 1 : 0;
+	return cli_interrupted() ? 1 : 0;
 }
 
 static int
@@ -656,15 +580,15 @@ cmd_events(void)
 	if (status != 0 && status != 200) {
 		fprintf(stderr, "cdn-ctl: GET %s: HTTP %ld%s\n", url, status,
 		    status == 401 ? " (check --token)" : "");
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	}
 	if (o.count >= 0 && s.seen >= o.count)
 		return 0;
-	if (interrupted)
+	if (cli_interrupted())
 		return 0;
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "cdn-ctl: GET %s: %s\n", url, curl_easy_strerror(rc));
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	}
 	return 0;
 }
@@ -723,43 +647,11 @@ usage(FILE *f)
 	    "Exit status: 0 success, 1 the request (or part of it) failed, 2 bad usage.\n");
 }
 
-static void
-on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static char *
-read_token_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024], *save, *tok;
-
-	if (f == NULL) {
-		fprintf(stderr, "cdn-ctl: %s: %s\n", path, strerror(errno));
-		exit(EXIT_USAGE);
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "#\r\n")] = '\0';
-		tok = strtok_r(line, " \t", &save);
-		if (tok != NULL) {
-			fclose(f);
-			return strdup(tok);
-		}
-	}
-	fclose(f);
-	fprintf(stderr, "cdn-ctl: %s: no token in it\n", path);
-	exit(EXIT_USAGE);
-}
-
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
+		CLI_NODE_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "soft", no_argument, NULL, 'S' },
 		{ "wait", no_argument, NULL, 'w' },
@@ -780,18 +672,18 @@ main(int argc, char **argv)
 	int c, rc, nargs;
 	char **args;
 
+	cli_init("cdn-ctl");
 	while ((c = getopt_long(argc, argv, "s:t:jwf:hV", longopts, NULL)) != -1) {
+		if (cli_node_option(c, optarg, &o.server, &o.token))
+			continue;
 		switch (c) {
-		case 's': o.server = optarg; break;
-		case 't': free(o.token); o.token = strdup(optarg); break;
-		case 'T': free(o.token); o.token = read_token_file(optarg); break;
 		case 'j': o.json = true; break;
 		case 'S': o.soft = true; break;
 		case 'w': o.wait = true; break;
 		case 'W':
 			o.wait_timeout_ms = strtol(optarg, &end, 10);
 			if (*end != '\0' || o.wait_timeout_ms <= 0)
-				die_usage("--wait-timeout: expected milliseconds, got \"%s\"", optarg);
+				cli_die_usage("--wait-timeout: expected milliseconds, got \"%s\"", optarg);
 			break;
 		case 'f': o.file = optarg; break;
 		case 'D': o.detach = true; break;
@@ -800,75 +692,69 @@ main(int argc, char **argv)
 		case 'n':
 			o.count = strtol(optarg, &end, 10);
 			if (*end != '\0' || o.count < 0)
-				die_usage("--count: expected a number, got \"%s\"", optarg);
+				cli_die_usage("--count: expected a number, got \"%s\"", optarg);
 			break;
 		case 'o':
 			o.timeout_s = strtol(optarg, &end, 10);
 			if (*end != '\0' || o.timeout_s <= 0)
-				die_usage("--timeout: expected seconds, got \"%s\"", optarg);
+				cli_die_usage("--timeout: expected seconds, got \"%s\"", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("cdn-ctl %s\n", PACKAGE_VERSION); return 0;
-		default: die_usage("unknown or incomplete option");
+		default: cli_die_usage("unknown or incomplete option");
 		}
 	}
-	if (o.server == NULL)
-		o.server = getenv("CDN_SERVER");
-	if (o.token == NULL && getenv("CDN_TOKEN") != NULL)
-		o.token = strdup(getenv("CDN_TOKEN"));
+	cli_node_defaults(&o.server, &o.token);
 	if (optind >= argc)
-		die_usage("no command (purge, ban, purge-tag, purge-all, warm, job, stats, events)");
+		cli_die_usage("no command (purge, ban, purge-tag, purge-all, warm, job, stats, events)");
 	if (o.server == NULL || o.server[0] == '\0')
-		die_usage("no server: give --server URL (the node's admin listener) or $CDN_SERVER");
+		cli_die_usage("no server: give --server URL (the node's admin listener) or $CDN_SERVER");
 	if (o.token == NULL || o.token[0] == '\0')
-		die_usage("no token: give --token TOKEN, --token-file FILE or $CDN_TOKEN");
-	snprintf(server, sizeof server, "%s%s", strstr(o.server, "://") != NULL ? "" : "http://",
-	    o.server);
-	while (server[0] != '\0' && server[strlen(server) - 1] == '/')
-		server[strlen(server) - 1] = '\0';
+		cli_die_usage("no token: give --token TOKEN, --token-file FILE or $CDN_TOKEN");
+	cli_server_url(o.server, server, sizeof server);
 	o.server = server;
 	cmd = argv[optind];
 	args = argv + optind + 1;
 	nargs = argc - optind - 1;
 
-	signal(SIGINT, on_sigint);
+	signal(SIGINT, cli_on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "cdn-ctl: cannot initialise libcurl\n");
-		return EXIT_FAILED;
+		return CLI_EXIT_FAILED;
 	}
 	if (strcmp(cmd, "purge") == 0) {
 		if (nargs < 1)
-			die_usage("purge: give one or more URLs");
+			cli_die_usage("purge: give one or more URLs");
 		rc = cmd_purge("urls", args, nargs);
 	} else if (strcmp(cmd, "ban") == 0) {
 		if (nargs != 1)
-			die_usage("ban: give exactly one PREFIX");
+			cli_die_usage("ban: give exactly one PREFIX");
 		rc = cmd_purge("prefix", args, nargs);
 	} else if (strcmp(cmd, "purge-tag") == 0) {
 		if (nargs < 1)
-			die_usage("purge-tag: give one or more tags");
+			cli_die_usage("purge-tag: give one or more tags");
 		rc = cmd_purge("tags", args, nargs);
 	} else if (strcmp(cmd, "purge-all") == 0) {
 		if (nargs != 0)
-			die_usage("purge-all takes no arguments");
+			cli_die_usage("purge-all takes no arguments");
 		rc = cmd_purge("all", args, 0);
 	} else if (strcmp(cmd, "warm") == 0) {
 		rc = cmd_warm(args, nargs);
 	} else if (strcmp(cmd, "job") == 0) {
 		if (nargs != 1)
-			die_usage("job: give the job id");
+			cli_die_usage("job: give the job id");
 		rc = cmd_job(args[0]);
 	} else if (strcmp(cmd, "stats") == 0) {
 		if (nargs != 0)
-			die_usage("stats takes no arguments");
+			cli_die_usage("stats takes no arguments");
 		rc = cmd_stats();
 	} else if (strcmp(cmd, "events") == 0) {
 		if (nargs != 0)
-			die_usage("events takes no arguments");
+			cli_die_usage("events takes no arguments");
 		rc = cmd_events();
 	} else {
-		die_usage("unknown command \"%s\"", cmd);
+		cli_die_usage("unknown command \"%s\"", cmd);
 	}
 	curl_global_cleanup();
 	free(o.token);

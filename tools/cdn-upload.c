@@ -17,8 +17,11 @@
  * skipped, 1 some file failed, 2 bad usage.
  *
  * The pure parts (keys and their percent-encoding, media types, retry
- * timing, token files) come first; tests/unit/test_upload_keys.c includes
- * this file with CDN_UPLOAD_NO_MAIN defined and gets only those.
+ * timing) come first; tests/unit/test_upload_keys.c includes this file with
+ * CDN_UPLOAD_NO_MAIN defined and gets only those, plus token_from_file() for
+ * the token files that tools/cli.c reads. What cdn-ctl does the same way
+ * (messages, allocation, the node options, the progress bar) is in
+ * tools/cli.c.
  */
 #include "config.h"
 
@@ -42,11 +45,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "tools/cli.h"
 #include "util/digest.h"
 #include "util/httpdate.h"
-
-#define EXIT_FAILED 1
-#define EXIT_USAGE 2
 
 /* The longest key the push API takes (it answers 400 beyond). */
 #define KEY_MAX 1024
@@ -58,6 +59,9 @@
 /* Bodies from this size on wait for "100 Continue", so a refusal (401, 413,
  * 507) comes before the bytes; smaller ones are not worth the round trip. */
 #define EXPECT_MIN_BYTES (1024 * 1024)
+
+/* An answer is a short JSON document; keep 64 KiB of anything longer. */
+#define ANSWER_MAX 65536
 
 #define BACKOFF_FIRST_MS 200
 #define BACKOFF_MAX_MS 30000
@@ -83,30 +87,6 @@ static void mime_free(struct mime_table *t);
 static uint64_t backoff_ms(unsigned retry);
 static int64_t retry_after_ms(const char *value, time_t now);
 static bool status_retryable(long status);
-static char *token_from_file(const char *path, const char **why);
-
-/* ---------------------------------------------------------------- memory */
-
-/* Out of memory in a command-line tool: say so and stop. */
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-
-	if (q == NULL) {
-		fprintf(stderr, "cdn-upload: out of memory\n");
-		exit(EXIT_FAILED);
-	}
-	return q;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	return memcpy(xrealloc(NULL, n), s, n);
-}
 
 /* ---------------------------------------------------------------- keys */
 
@@ -293,11 +273,11 @@ mime_add(struct mime_table *t, size_t *cap, const char *ext, const char *type)
 
 	if (t->n == *cap) {
 		*cap = *cap ? *cap * 2 : 256;
-		t->v = xrealloc(t->v, *cap * sizeof *t->v);
+		t->v = cli_realloc(t->v, *cap * sizeof *t->v);
 	}
 	e = &t->v[t->n];
-	e->ext = xstrdup(ext);
-	e->type = xstrdup(type);
+	e->ext = cli_strdup(ext);
+	e->type = cli_strdup(type);
 	for (char *p = e->ext; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	e->seq = t->n++;
@@ -437,36 +417,20 @@ status_retryable(long status)
 	    status != 507;
 }
 
+#ifdef CDN_UPLOAD_NO_MAIN
 /* ---------------------------------------------------------------- tokens */
 
 /*
- * The first token of a token file: lines "TOKEN SCOPE...", '#' starting a
- * comment, blank lines ignored (the format of the nodes' --token-file).
- * Returns a malloc'ed copy, or NULL with *why saying what went wrong.
+ * --token-file reads its file with cli_token_from_file() (tools/cli.c);
+ * tests/unit/test_upload_keys.c, which includes this file, checks it under
+ * this name.
  */
 static char *
 token_from_file(const char *path, const char **why)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL, *save, *tok, *out = NULL;
-	size_t cap = 0;
-
-	if (f == NULL) {
-		*why = strerror(errno);
-		return NULL;
-	}
-	*why = "no token in it";
-	while (out == NULL && getline(&line, &cap, f) != -1) {
-		line[strcspn(line, "#\r\n")] = '\0';
-		if ((tok = strtok_r(line, " \t", &save)) != NULL)
-			out = xstrdup(tok);
-	}
-	free(line);
-	fclose(f);
-	return out;
+	return cli_token_from_file(path, why);
 }
-
-#ifndef CDN_UPLOAD_NO_MAIN
+#else
 /* ================================================================ the tool */
 
 struct opts {
@@ -477,11 +441,6 @@ struct opts {
 	long timeout_s;
 	const char *cache_control, *surrogate_key;
 	bool force, dry_run, verbose, quiet, no_progress;
-};
-
-struct buf {
-	char *p;
-	size_t len;
 };
 
 /* One file to push. The list is built before the first request and not
@@ -511,11 +470,11 @@ struct slot {
 	uint64_t hashed;
 	uint64_t off;       /* PUT: bytes read from the file so far */
 	unsigned tries;     /* retries used for this file */
-	uint64_t wake;      /* WAIT: when to try again (now_ms) */
+	uint64_t wake;      /* WAIT: when to try again (cli_now_ms) */
 	int read_errno;
 	bool shrank;
 	struct curl_slist *hdrs;
-	struct buf body;
+	struct cli_buf body; /* the answer, at most ANSWER_MAX bytes */
 	char repr[256], retry_after[64];
 	char err[CURL_ERROR_SIZE];
 };
@@ -537,7 +496,6 @@ struct run {
 
 static struct opts o = { .jobs = 4, .retries = 5, .timeout_s = 60 };
 static struct run r = { 0 };
-static volatile sig_atomic_t interrupted;
 static unsigned char hash_buf[1 << 20];
 
 static void usage(FILE *f);
@@ -545,58 +503,19 @@ static void request_start(struct slot *s, enum phase ph);
 
 /* ---------------------------------------------------------------- helpers */
 
-static void __attribute__((format(printf, 1, 2), noreturn))
-die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "cdn-upload: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see cdn-upload --help)\n");
-	exit(EXIT_USAGE);
-}
-
 /* dir + "/" + name, without doubling a slash the user typed. */
 static char *
 path_join(const char *dir, const char *name)
 {
 	size_t dl = strlen(dir), nl = strlen(name);
 	bool slash = dl > 0 && dir[dl - 1] != '/';
-	char *p = xrealloc(NULL, dl + slash + nl + 1);
+	char *p = cli_realloc(NULL, dl + slash + nl + 1);
 
 	memcpy(p, dir, dl);
 	if (slash)
 		p[dl] = '/';
 	memcpy(p + dl + slash, name, nl + 1);
 	return p;
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void
-human_bytes(uint64_t v, char *out, size_t len)
-{
-	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	unsigned i = 0;
-
-	while (d >= 1024 && i < 4) {
-		d /= 1024;
-		i++;
-	}
-	if (i == 0)
-		snprintf(out, len, "%llu B", (unsigned long long)v);
-	else
-		snprintf(out, len, "%.1f %s", d, u[i]);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -666,10 +585,9 @@ progress_fraction(uint64_t bytes_done)
 static void
 bar_draw(bool force)
 {
-	uint64_t now = now_ms(), done = r.bytes_done, sent = r.bytes_sent, ms;
+	uint64_t now = cli_now_ms(), done = r.bytes_done, sent = r.bytes_sent, ms;
 	char bar[25], a[32], b[32], rate[32], eta[32] = "--:--", failed[32] = "";
 	double frac;
-	int w;
 
 	if (!r.bar || (!force && now - r.last_draw < 100))
 		return;
@@ -681,13 +599,10 @@ bar_draw(bool force)
 	ms = now - r.start;
 	frac = progress_fraction(done);
 	frac = frac > 1 ? 1 : frac;
-	w = (int)(frac * 24);
-	memset(bar, '#', (size_t)w);
-	memset(bar + w, '-', (size_t)(24 - w));
-	bar[24] = '\0';
-	human_bytes(done, a, sizeof a);
-	human_bytes(r.bytes_total, b, sizeof b);
-	human_bytes(ms > 0 ? sent * 1000 / ms : 0, rate, sizeof rate);
+	cli_bar(bar, 24, (int)(frac * 24));
+	cli_human_bytes(done, a, sizeof a);
+	cli_human_bytes(r.bytes_total, b, sizeof b);
+	cli_human_bytes(ms > 0 ? sent * 1000 / ms : 0, rate, sizeof rate);
 	if (ms >= 1000 && frac > 0)
 		fmt_eta((uint64_t)((double)ms * (1 - frac) / frac / 1000.0), eta, sizeof eta);
 	if (r.failed > 0)
@@ -729,12 +644,12 @@ file_add(const char *path, const char *rel, uint64_t size)
 	}
 	if (r.nfiles == r.cap) {
 		r.cap = r.cap ? r.cap * 2 : 64;
-		r.files = xrealloc(r.files, r.cap * sizeof *r.files);
+		r.files = cli_realloc(r.files, r.cap * sizeof *r.files);
 	}
 	f = &r.files[r.nfiles];
 	memset(f, 0, sizeof *f);
-	f->path = xstrdup(path);
-	f->key = xstrdup(key);
+	f->path = cli_strdup(path);
+	f->key = cli_strdup(key);
 	f->type = mime_lookup(&r.mime, rel);
 	f->size = size;
 	f->seq = r.nfiles++;
@@ -766,16 +681,16 @@ walk(const char *dir, const char *rel)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
-			names = xrealloc(names, cap * sizeof *names);
+			names = cli_realloc(names, cap * sizeof *names);
 		}
-		names[n++] = xstrdup(de->d_name);
+		names[n++] = cli_strdup(de->d_name);
 	}
 	closedir(d);
 	if (n > 0)
 		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *path = path_join(dir, names[i]);
-		char *sub = rel[0] != '\0' ? path_join(rel, names[i]) : xstrdup(names[i]);
+		char *sub = rel[0] != '\0' ? path_join(rel, names[i]) : cli_strdup(names[i]);
 		struct stat st;
 		bool link = false;
 
@@ -841,7 +756,7 @@ drop_duplicate_keys(void)
 
 	if (r.nfiles < 2)
 		return;
-	v = xrealloc(NULL, r.nfiles * sizeof *v);
+	v = cli_realloc(NULL, r.nfiles * sizeof *v);
 	for (size_t i = 0; i < r.nfiles; i++)
 		v[i] = &r.files[i];
 	qsort(v, r.nfiles, sizeof *v, cmp_key);
@@ -869,22 +784,6 @@ drop_duplicate_keys(void)
 }
 
 /* ---------------------------------------------------------------- curl callbacks */
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct buf *b = arg;
-	size_t len = size * n;
-
-	/* An answer is a short JSON document; keep 64 KiB of anything longer. */
-	if (b->len + len > 65536)
-		return len;
-	b->p = xrealloc(b->p, b->len + len + 1);
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
-}
 
 static void
 header_copy(const char *p, size_t len, const char *name, char *out, size_t cap)
@@ -1111,7 +1010,7 @@ request_start(struct slot *s, enum phase ph)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->err);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cli_buf_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &s->body);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 5L);
@@ -1149,7 +1048,7 @@ retry_later(struct slot *s, enum phase ph, int64_t wait_ms, const char *why)
 		say(stderr, "retrying %s %s in %.1f s (retry %u of %u): %s\n",
 		    ph == PUT ? "PUT" : "HEAD", s->f->key, (double)ms / 1000.0, s->tries,
 		    o.retries, why);
-	s->wake = now_ms() + ms;
+	s->wake = cli_now_ms() + ms;
 	s->after_wait = ph;
 	s->ph = WAIT;
 	return true;
@@ -1368,10 +1267,10 @@ run_loop(void)
 	int running, left;
 
 	while (!all_done()) {
-		uint64_t now = now_ms();
+		uint64_t now = cli_now_ms();
 		long timeout = 100;
 
-		if (interrupted)
+		if (cli_interrupted())
 			stop_all("interrupted");
 		for (unsigned i = 0; i < r.nslots; i++) {
 			struct slot *s = &r.slots[i];
@@ -1417,28 +1316,29 @@ upload(void)
 	unsigned n = o.jobs < r.nfiles ? o.jobs : (unsigned)r.nfiles;
 	double secs;
 
-	r.start = now_ms();
+	r.start = cli_now_ms();
 	r.bar = isatty(STDERR_FILENO) && !o.quiet && !o.no_progress;
 	if (n > 0) {
 		if ((r.m = curl_multi_init()) == NULL) {
 			fprintf(stderr, "cdn-upload: cannot initialise libcurl\n");
-			return EXIT_FAILED;
+			return CLI_EXIT_FAILED;
 		}
 		curl_multi_setopt(r.m, CURLMOPT_MAXCONNECTS, (long)n);
-		r.slots = xrealloc(NULL, n * sizeof *r.slots);
+		r.slots = cli_realloc(NULL, n * sizeof *r.slots);
 		memset(r.slots, 0, n * sizeof *r.slots);
 		for (unsigned i = 0; i < n; i++) {
 			r.slots[i].fd = -1;
+			r.slots[i].body.max = ANSWER_MAX;
 			if ((r.slots[i].e = curl_easy_init()) == NULL) {
 				fprintf(stderr, "cdn-upload: cannot initialise libcurl\n");
-				return EXIT_FAILED;
+				return CLI_EXIT_FAILED;
 			}
 		}
 		r.nslots = n;
 		run_loop();
 	}
 	bar_clear();
-	secs = (double)(now_ms() - r.start) / 1000.0;
+	secs = (double)(cli_now_ms() - r.start) / 1000.0;
 	printf("uploaded %u, skipped %u, failed %u, %llu bytes in %.1f s (%.1f MiB/s)\n",
 	    r.uploaded, r.skipped, r.failed, (unsigned long long)r.bytes_sent, secs,
 	    secs > 0 ? (double)r.bytes_sent / 1048576.0 / secs : 0.0);
@@ -1450,7 +1350,7 @@ upload(void)
 	free(r.slots);
 	if (r.m != NULL)
 		curl_multi_cleanup(r.m);
-	return r.failed > 0 ? EXIT_FAILED : 0;
+	return r.failed > 0 ? CLI_EXIT_FAILED : 0;
 }
 
 /* --dry-run: what would be sent, and nothing on the network. */
@@ -1474,7 +1374,7 @@ dry_run(void)
 	}
 	printf("dry run: would upload %zu file%s, %llu bytes; failed %u\n", n, n == 1 ? "" : "s",
 	    (unsigned long long)bytes, r.failed);
-	return r.failed > 0 ? EXIT_FAILED : 0;
+	return r.failed > 0 ? CLI_EXIT_FAILED : 0;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -1539,13 +1439,6 @@ usage(FILE *f)
 	    "could not be read), 2 bad usage.\n");
 }
 
-static void
-on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 static unsigned
 parse_count(const char *opt, const char *v, unsigned min, unsigned max)
 {
@@ -1555,7 +1448,7 @@ parse_count(const char *opt, const char *v, unsigned min, unsigned max)
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || n < (long)min || n > (long)max)
-		die_usage("%s: expected a number from %u to %u, got \"%s\"", opt, min, max, v);
+		cli_die_usage("%s: expected a number from %u to %u, got \"%s\"", opt, min, max, v);
 	return (unsigned)n;
 }
 
@@ -1564,19 +1457,17 @@ static void
 check_header_value(const char *opt, const char *v)
 {
 	if (strlen(v) > HEADER_MAX)
-		die_usage("%s: longer than %d bytes", opt, HEADER_MAX);
+		cli_die_usage("%s: longer than %d bytes", opt, HEADER_MAX);
 	for (const char *p = v; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\t')
-			die_usage("%s: control characters are not allowed", opt);
+			cli_die_usage("%s: control characters are not allowed", opt);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' },
-		{ "token-file", required_argument, NULL, 'T' },
+		CLI_NODE_OPTIONS,
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "retries", required_argument, NULL, 'R' },
@@ -1597,17 +1488,11 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	int c, rc;
 
+	cli_init("cdn-upload");
 	while ((c = getopt_long(argc, argv, "s:t:p:j:fnvqhV", longopts, NULL)) != -1) {
+		if (cli_node_option(c, optarg, &o.server, &o.token))
+			continue;
 		switch (c) {
-		case 's': o.server = optarg; break;
-		case 't': free(o.token); o.token = xstrdup(optarg); break;
-		case 'T':
-			free(o.token);
-			if ((o.token = token_from_file(optarg, &why)) == NULL) {
-				fprintf(stderr, "cdn-upload: %s: %s\n", optarg, why);
-				return EXIT_USAGE;
-			}
-			break;
 		case 'p': prefix = optarg; break;
 		case 'j': o.jobs = parse_count("--jobs", optarg, 1, 64); break;
 		case 'R': o.retries = parse_count("--retries", optarg, 0, 100); break;
@@ -1621,40 +1506,34 @@ main(int argc, char **argv)
 		case 'o': o.timeout_s = parse_count("--timeout", optarg, 1, 86400); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("cdn-upload %s\n", PACKAGE_VERSION); return 0;
-		default: die_usage("unknown or incomplete option");
+		default: cli_die_usage("unknown or incomplete option");
 		}
 	}
-	if (o.server == NULL)
-		o.server = getenv("CDN_SERVER");
-	if (o.token == NULL && getenv("CDN_TOKEN") != NULL)
-		o.token = xstrdup(getenv("CDN_TOKEN"));
+	cli_node_defaults(&o.server, &o.token);
 	if (o.quiet && o.verbose)
-		die_usage("--quiet and --verbose contradict each other");
+		cli_die_usage("--quiet and --verbose contradict each other");
 	if (optind >= argc)
-		die_usage("no PATH to upload");
+		cli_die_usage("no PATH to upload");
 	if ((why = prefix_normalize(prefix, o.prefix, sizeof o.prefix)) != NULL)
-		die_usage("--prefix %s: %s", prefix, why);
+		cli_die_usage("--prefix %s: %s", prefix, why);
 	if (!o.dry_run) {
 		if (o.server == NULL || o.server[0] == '\0')
-			die_usage("no server: give --server URL (a shield's admin listener) or "
+			cli_die_usage("no server: give --server URL (a shield's admin listener) or "
 			    "$CDN_SERVER");
 		if (o.token == NULL || o.token[0] == '\0')
-			die_usage("no token: give --token TOKEN, --token-file FILE or $CDN_TOKEN");
+			cli_die_usage("no token: give --token TOKEN, --token-file FILE or $CDN_TOKEN");
 		if (strlen(o.token) > HEADER_MAX)
-			die_usage("the token is longer than %d bytes", HEADER_MAX);
+			cli_die_usage("the token is longer than %d bytes", HEADER_MAX);
 		for (const char *p = o.token; *p != '\0'; p++)
 			if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-				die_usage("the token contains spaces or control characters");
-		snprintf(server, sizeof server, "%s%s",
-		    strstr(o.server, "://") != NULL ? "" : "http://", o.server);
-		while (server[0] != '\0' && server[strlen(server) - 1] == '/')
-			server[strlen(server) - 1] = '\0';
+				cli_die_usage("the token contains spaces or control characters");
+		cli_server_url(o.server, server, sizeof server);
 		o.server = server;
 	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sigint;
+	sa.sa_handler = cli_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -1673,7 +1552,7 @@ main(int argc, char **argv)
 	} else {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fprintf(stderr, "cdn-upload: cannot initialise libcurl\n");
-			return EXIT_FAILED;
+			return CLI_EXIT_FAILED;
 		}
 		rc = upload();
 		curl_global_cleanup();
