@@ -73,7 +73,9 @@ wait_for 3 upstream_is edgeF "$shieldA_URL" false
 wait_for 3 upstream_is edgeF "$shieldB_URL" false
 wait_for 3 upstream_is edgeN "$shieldA_URL" false
 wait_for 3 upstream_is edgeN "$shieldB_URL" false
-expect_le "ms until both edges show both down" 1200 $(( $(now_ms) - killed_at ))
+# The bound includes the polling itself (a curl and a python3 per check,
+# 100 ms and more each when the machine runs two tests at once).
+expect_le "ms until both edges show both down" 2000 $(( $(now_ms) - killed_at ))
 for e in edgeF edgeN; do
 	expect_eq "$e: live nodes of main" 0 "$(stats_eval "$e" 'sum(1 for n in s["tiers"][0]["nodes"] if n["up"])')"
 done

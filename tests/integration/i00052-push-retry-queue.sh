@@ -51,16 +51,25 @@ leader_key() { # PREFIX FILE: pushes PREFIX-N until s1 leads one; prints its key
 }
 
 head -c 100000 /dev/urandom >"$WORK/a.bin"
-step "s2 dies; before heartbeats notice, a push led by s1 succeeds and queues s2's copy"
-kill_node s2
+head -c 100000 /dev/urandom >"$WORK/a2.bin"
+# holds_version NODE KEY FILE: NODE holds KEY with FILE's digest.
+holds_version() {
+	local admin=${1}_ADMIN
+	curl -sS -o /dev/null -D - -I -H "Authorization: Bearer $TOKEN" -H 'X-Cdn-Push-Local: 1' \
+		"${!admin}/push$2" | tr -d '\r' | grep -qi "^Repr-Digest: sha-256=:$(b64digest "$3"):$"
+}
+step "s2 dies; before heartbeats notice, a new version led by s1 succeeds and queues s2's copy"
 key=$(leader_key /q/a "$WORK/a.bin") || die "s1 never led a key"
-push s1 "$key" "$WORK/a.bin"
+wait_for 10 holds_version s2 "$key" "$WORK/a.bin" || fail "s2 never got the first version"
+kill_node s2
+push s1 "$key" "$WORK/a2.bin"
 expect_eq "status with W=1" 201 "$STATUS"
+expect_eq "acked by s1 alone" 1 "$(json_get acked <"$BODY")"
 expect_ge "replications queued" 1 "$(admin_json s1 push.queue)"
 
-step "s2 back: the queue delivers the copy"
+step "s2 back: the queue delivers the new version"
 start_s2
-wait_for 30 holds s2 "$key" || fail "s2 does not hold $key 30 s after its restart"
+wait_for 30 holds_version s2 "$key" "$WORK/a2.bin" || fail "s2 does not hold the new $key 30 s after its restart"
 wait_for 10 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $s1_ADMIN/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"push\"][\"queue\"])')\" = 0 ]" ||
 	fail "the queue did not drain"
 expect_ge "retried" 1 "$(admin_json s1 push.retried)"
