@@ -30,7 +30,7 @@
 #
 # Writes bench/results/bench-disk-<date>.txt.
 #
-# Environment: DURATION (10), CONNS (16), OBJECTS (32), BUILDDIR
+# Environment: DURATION (10), CONNS (16), OBJECTS (32), MAX_OBJ (1M), BUILDDIR
 # (<repo>/build), SERVER_CPU (0), CLIENT_CPU (1), PARTS ("hit restart"),
 # RESTART_OBJECTS (1000000), RESTARTS (3), INDEX_DIR (reuse or keep the
 # filled directory there instead of a temporary one), NGINX_SENDFILE (on).
@@ -44,6 +44,10 @@ nobj=${OBJECTS:-32}
 server_cpu=${SERVER_CPU:-0}
 client_cpu=${CLIENT_CPU:-1}
 parts=${PARTS:-hit restart}
+# MAX_OBJ=512K: the objects are above --max-object-size, so they go straight
+# to disk and every hit is served from the body file (verified, then
+# sendfile), never read into memory.
+max_obj=${MAX_OBJ:-1M}
 restart_objects=${RESTART_OBJECTS:-1000000}
 restarts=${RESTARTS:-3}
 index_dir=${INDEX_DIR:-}
@@ -188,7 +192,7 @@ if ((want_hit)); then
 	start edge 'listening data=[^ ]+ admin=[^ ]+' \
 		taskset -c "$server_cpu" "$edge_bin" --threads 1 --access-log off \
 		-l "$host:$edge_port" -a "$host:$edge_admin_port" --token-file "$tmp/tokens" \
-		-u "$origin" -d "$tmp/edge-cache" --disk-size 1G --mem-size 2M --max-object-size 1M
+		-u "$origin" -d "$tmp/edge-cache" --disk-size 1G --mem-size 2M --max-object-size "$max_obj"
 	edge=http://$host:$edge_port
 	edge_admin=http://$host:$edge_admin_port
 
@@ -289,7 +293,7 @@ EOF
 	{
 		echo
 		echo "== 1. disk hits, 1 MiB objects ($nobj objects rotated by wrk, $objsize bytes each)"
-		echo "edge:     --threads 1 --access-log off --mem-size 2M --max-object-size 1M -d DIR (memory tier holds 1 object)"
+		echo "edge:     --threads 1 --access-log off --mem-size 2M --max-object-size $max_obj -d DIR (memory tier holds 1 object; above $max_obj: served from the file)"
 		echo "nginx:    $(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker, proxy_cache on disk, sendfile $nginx_sendfile, tcp_nopush, open_file_cache, access_log off"
 		echo "wrk:      $(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}'), -t1 -c$conns -d${duration}s on CPU $client_cpu; servers on CPU $server_cpu"
 		echo

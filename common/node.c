@@ -193,7 +193,6 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 		fd.filler = filler;
 		fd.route = route;
 		fd.fcfg = &fcfg;
-		fd.admin_addr = admin_addr;
 		front = front_start(&fd);
 		if (front == NULL)
 			goto Exit;
@@ -221,6 +220,8 @@ node_main(const char *role, const char *progname, int argc, char **argv,
 			    "give -a HOST:PORT to choose one", cfg.admin);
 		else
 			addr_string(cfg.admin, admin_port(admin), admin_addr, sizeof admin_addr);
+		if (front != NULL)
+			front_set_admin_addr(front, admin_addr);
 	}
 
 	if (push != NULL && push_ops->start(push, data_addr, admin_addr) != CDN_OK)

@@ -302,7 +302,7 @@ walk_fn(const struct obj *co, void *arg)
 	}
 	if (w->s->kind != PURGE_TAGS && !match)
 		return false;
-	if (pthread_mutex_trylock(&o->mtx) == 0) {
+	if (pthread_mutex_trylock(obj_mtx(o)) == 0) {
 		if (o->state != OBJ_BUSY) {
 			known = true;
 			marker = (o->flags & (OBJF_MARKER | OBJF_HFM)) != 0;
@@ -312,7 +312,7 @@ walk_fn(const struct obj *co, void *arg)
 				match = sk != NULL && tags_match(sk, w->s->items, w->s->n);
 			}
 		}
-		pthread_mutex_unlock(&o->mtx);
+		pthread_mutex_unlock(obj_mtx(o));
 	}
 	if (!known && w->s->kind == PURGE_TAGS)
 		match = !w->soft; /* unknown yet: drop it (a soft mark would not help) */

@@ -83,6 +83,9 @@ struct fetch_job {
 
 	/* owned by the loop thread */
 	bool headers_done, done, failed_write, too_big;
+	bool cacheable;                  /* the head said the answer is stored */
+	bool spooling;                   /* its body goes to the disk tier (OBJF_FILE) */
+	uint64_t received;               /* body bytes taken */
 	int status;
 	struct hdrs resp;
 	struct digest dg;
@@ -109,6 +112,9 @@ struct fetcher {
 	/* owned by the loop thread */
 	struct fetch_job *active;
 	struct fetch_job *zombies;
+
+	bool (*on_spool)(void *arg, struct obj *o);  /* const once started */
+	void *spool_arg;
 };
 
 static void post(struct fetcher *f, enum msg_kind kind, struct fetch_job *job);
@@ -199,6 +205,20 @@ fetch_spec_fini(struct fetch_spec *spec)
 	spec->body = NULL;
 	hdrs_fini(&spec->hdrs);
 	hdrs_fini(&spec->vary_req);
+}
+
+void
+fetch_set_spool(struct fetcher *f, bool (*fn)(void *arg, struct obj *o), void *arg)
+{
+	AZ(f->started);
+	f->on_spool = fn;
+	f->spool_arg = arg;
+}
+
+uint64_t
+fetch_max_keep(const struct fetcher *f)
+{
+	return f->opts.max_keep;
 }
 
 unsigned
@@ -345,6 +365,8 @@ synthesize(struct fetch_job *j, bool revalidated)
 	struct obj *o = j->obj, *st = j->stale;
 	const struct fetch_opts *op = &j->f->opts;
 	struct hdrs merged;
+
+	AZ(st->flags & OBJF_FILE); /* file bodies are never revalidated in place */
 	time_t now = time(NULL);
 	unsigned flags = OBJF_CACHEABLE;
 	bool storable = true;
@@ -364,8 +386,8 @@ synthesize(struct fetch_job *j, bool revalidated)
 
 		fresh_resp_cc(&full, &merged, op->fcfg);
 		obj_cc_set(&o->rcc, &full);
-		o->lifetime = fresh_lifetime(st->status, &merged, &full, now, op->fcfg);
-		o->initial_age = fresh_initial_age(&merged, j->request_time, now);
+		o->lifetime = obj_clamp32(fresh_lifetime(st->status, &merged, &full, now, op->fcfg));
+		o->initial_age = obj_clamp32(fresh_initial_age(&merged, j->request_time, now));
 		storable = fresh_storable("GET", st->status, &j->req, &merged, op->fcfg);
 		o->note = NOTE_REVALIDATED;
 	} else {
@@ -376,10 +398,14 @@ synthesize(struct fetch_job *j, bool revalidated)
 		o->initial_age = st->initial_age;
 		o->note = NOTE_STALE;
 	}
-	o->expected_len = (int64_t)st->len;
+	obj_set_expected_len(o, (int64_t)st->len);
 	o->upstream_status = j->status;
 	memcpy(j->synth_sha, st->sha, DIGEST_LEN);
 	j->synth = true;
+	/* The stored body's digest is known now: its answers carry it as a
+	 * header from the start (no trailer needed). */
+	memcpy(o->sha, st->sha, DIGEST_LEN);
+	flags |= OBJF_DIGEST;
 	obj_set_headers(o, st->status, &merged, flags);
 	/* The stored body is complete and immutable: no lock needed to read it. */
 	if (obj_append(o, st->data, (size_t)st->len, UINT64_MAX) != CDN_OK) {
@@ -409,35 +435,16 @@ marker_new(const char *key, size_t keylen, unsigned flags, const char *vary, int
 		snprintf(g, sizeof g, "%llu", (unsigned long long)gen);
 		hdrs_add(&h, FETCH_GEN_FIELD, g);
 	}
-	m->gen = gen;
-	m->response_time = time(NULL);
+	if (flags & OBJF_MARKER)
+		obj_set_gen(m, gen);
+	m->response_time = (uint32_t)time(NULL);
 	m->request_time = m->response_time;
-	m->lifetime = lifetime;
-	m->expected_len = 0;
+	m->lifetime = obj_clamp32(lifetime);
+	obj_set_expected_len(m, 0);
 	obj_set_headers(m, 200, &h, OBJF_CACHEABLE | flags);
 	digest_sha256("", 0, sha);
 	obj_complete(m, sha);
 	return m;
-}
-
-/* Is there room in marker m for the variant whose key hashes to h? A
- * variant already counted is always admitted (a refresh). */
-static bool
-variant_admit(struct obj *m, uint64_t h, uint64_t max)
-{
-	bool ok = false;
-
-	obj_lock(m);
-	for (unsigned i = 0; i < m->_nvariants && !ok; i++)
-		ok = m->_vhashes[i] == h;
-	if (!ok && m->_nvariants < max) {
-		if (m->_vhashes == NULL)
-			m->_vhashes = xcalloc(max, sizeof *m->_vhashes);
-		m->_vhashes[m->_nvariants++] = h;
-		ok = true;
-	}
-	obj_unlock(m);
-	return ok;
 }
 
 /* Give j's object the key nkey (taken over): moved in the index if it is
@@ -451,10 +458,7 @@ set_key(struct fetch_job *j, char *nkey, size_t nlen)
 		cache_rekey(j->f->opts.cache, o, nkey, nlen);
 		return;
 	}
-	free(o->key);
-	o->key = nkey;
-	o->keylen = nlen;
-	o->hash = key_hash(nkey, nlen);
+	obj_set_key(o, nkey, nlen);
 }
 
 /* A stored response with Vary lives under its variant key, and the URL's
@@ -505,8 +509,8 @@ place_variant(struct fetch_job *j)
 		if (j->f->opts.on_commit != NULL)
 			j->f->opts.on_commit(j->f->opts.commit_arg, m);
 	}
-	nkey = key_variant(o->key, base, m->gen, vary, &j->vary_req, &nlen);
-	if (nkey != NULL && !variant_admit(m, key_hash(nkey, nlen), j->f->opts.max_variants)) {
+	nkey = key_variant(o->key, base, obj_gen(m), vary, &j->vary_req, &nlen);
+	if (nkey != NULL && !obj_variant_admit(m, key_hash(nkey, nlen), j->f->opts.max_variants)) {
 		/* A new variant past the limit: not stored (the URL's other
 		 * variants stay), so a field with endless values cannot flood
 		 * the cache. */
@@ -560,7 +564,7 @@ headers_done(struct fetch_job *j)
 	struct obj *o = j->obj;
 	const struct fetch_opts *op = &j->f->opts;
 	const char *cl;
-	bool storable = false;
+	bool storable = false, big;
 	unsigned flags = 0;
 	time_t now = time(NULL);
 	struct cc full;
@@ -601,29 +605,36 @@ headers_done(struct fetch_job *j)
 		long long v = strtoll(cl, &end, 10);
 
 		if (end != cl && *end == '\0' && v >= 0)
-			o->expected_len = v;
+			obj_set_expected_len(o, v);
 	}
 	if (strcmp(j->method, "HEAD") == 0 || j->status == 204 || j->status == 304 ||
 	    j->status < 200)
-		o->expected_len = 0;
+		obj_set_expected_len(o, 0);
 	/* const fields: set before obj_set_headers publishes them */
 	o->request_time = j->request_time;
 	o->response_time = now;
 	o->upstream_status = j->status;
 	fresh_resp_cc(&full, &j->resp, op->fcfg);
 	obj_cc_set(&o->rcc, &full);
-	o->lifetime = fresh_lifetime(j->status, &j->resp, &full, now, op->fcfg);
-	o->initial_age = fresh_initial_age(&j->resp, j->request_time, now);
+	o->lifetime = obj_clamp32(fresh_lifetime(j->status, &j->resp, &full, now, op->fcfg));
+	o->initial_age = obj_clamp32(fresh_initial_age(&j->resp, j->request_time, now));
 	if (j->for_cache) {
 		storable = fresh_storable("GET", j->status, &j->req, &j->resp, op->fcfg);
 		/* Worth storing only with a freshness lifetime or a validator. */
 		if (storable && o->lifetime <= 0 && hdrs_get(&j->resp, "ETag") == NULL &&
 		    hdrs_get(&j->resp, "Last-Modified") == NULL)
 			storable = false;
-		if (storable && o->expected_len > 0 && (uint64_t)o->expected_len > op->max_keep)
+		big = obj_expected_len(o) > 0 && (uint64_t)obj_expected_len(o) > op->max_keep;
+		if (storable && big && j->f->on_spool == NULL)
 			storable = false;
 		if (storable)
 			storable = place_variant(j);
+		if (storable && big) {
+			/* Above the memory tier's limit: straight to disk, under
+			 * the key place_variant settled. */
+			storable = j->f->on_spool(j->f->spool_arg, o);
+			j->spooling = storable;
+		}
 		if (storable)
 			strip_qualified(&j->resp, &full);
 		if (storable)
@@ -642,6 +653,7 @@ headers_done(struct fetch_job *j)
 			cache_commit(op->cache, m, now);
 		obj_unref(&m);
 	}
+	j->cacheable = (flags & OBJF_CACHEABLE) != 0;
 	obj_set_headers(o, j->status, &j->resp, flags);
 	j->headers_done = true;
 }
@@ -654,8 +666,35 @@ header_cb(char *p, size_t size, size_t nitems, void *arg)
 	const char *colon;
 	int st;
 
-	if (j->headers_done)
-		return n; /* trailers: ignored */
+	if (j->headers_done) {
+		/* Trailers: a Repr-Digest there (a tier that streamed the body
+		 * before knowing it, see net/front) is checked like one in the
+		 * head, when the body's hash can still be compared. */
+		int alg;
+		uint8_t want[DIGEST_MAX_LEN];
+
+		while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n'))
+			len--;
+		colon = memchr(p, ':', len);
+		if (colon != NULL && j->status == 200 && !j->synth && j->nwant < 2 &&
+		    (size_t)(colon - p) == 11 && strncasecmp(p, "Repr-Digest", 11) == 0) {
+			const char *vp = colon + 1;
+			char *v;
+
+			while (vp < p + len && (*vp == ' ' || *vp == '\t'))
+				vp++;
+			v = xstrndup(vp, len - (size_t)(vp - p));
+
+			if (digest_field_parse_any(v, &alg, want) == CDN_OK &&
+			    (alg != DIGEST_SHA512 || j->use512)) {
+				j->want_alg[j->nwant] = alg;
+				memcpy(j->want_sha[j->nwant], want, DIGEST_MAX_LEN);
+				j->nwant++;
+			}
+			free(v);
+		}
+		return n;
+	}
 	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n'))
 		len--;
 	if (parse_status_line(p, len, &st)) {
@@ -688,7 +727,12 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		headers_done(j);
 	if (j->synth)
 		return n; /* the answer comes from the stored copy */
-	rc = obj_append(j->obj, p, n, j->f->opts.max_keep);
+	if (j->cacheable && !j->spooling && !j->too_big && j->f->on_spool != NULL &&
+	    j->received + n > j->f->opts.max_keep)
+		/* Outgrew the memory tier's limit: the rest goes to disk
+		 * (or, if the disk tier cannot take it, nowhere). */
+		j->spooling = j->f->on_spool(j->f->spool_arg, j->obj);
+	rc = obj_append(j->obj, p, n, j->spooling ? UINT64_MAX : j->f->opts.max_keep);
 	switch (rc) {
 	case CDN_OK:
 		break;
@@ -706,6 +750,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	digest_update(&j->dg, p, n);
 	if (j->use512)
 		digest_update(&j->dg512, p, n);
+	j->received += n;
 	STATS_ADD(bytes_fetched, n);
 	return n;
 }
@@ -883,6 +928,14 @@ commit_or_replace(struct fetch_job *j)
 
 	if (!j->for_cache || !(o->flags & OBJF_CACHEABLE) || j->too_big)
 		return;
+	if (j->spooling) {
+		/* Not a memory-tier object: its writer stores it on disk and
+		 * then takes it out of the index. What it replaces goes now. */
+		if (j->replace != NULL)
+			cache_remove(c, j->replace);
+		STATS_INC(stored);
+		return;
+	}
 	if (j->replace != NULL) {
 		if (o->keylen == j->replace->keylen &&
 		    memcmp(o->key, j->replace->key, o->keylen) == 0) {

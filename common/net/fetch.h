@@ -84,6 +84,17 @@ void fetch_submit(struct fetcher *f, struct obj *o, struct fetch_spec *spec);
 /* Free what a spec owns when it is not submitted after all. */
 void fetch_spec_fini(struct fetch_spec *spec);
 
+/* Bodies above max_keep that are cacheable go to the disk tier instead of
+ * being dropped: fn(arg, o) is called on the fetch loop when such a body is
+ * known (Content-Length at the head, or the body outgrowing max_keep) and
+ * must not block; it returns true if it made o an OBJF_FILE object (see
+ * store/obj.h) whose bytes it writes, false if the object stays uncached.
+ * Such an object is not committed to the memory tier. Set before
+ * fetch_start; without it, bodies above max_keep are not kept. */
+void fetch_set_spool(struct fetcher *f, bool (*fn)(void *arg, struct obj *o), void *arg);
+/* The largest body the memory tier keeps (fetch_opts.max_keep). */
+uint64_t fetch_max_keep(const struct fetcher *f);
+
 /* Number of fetches in flight (for stats). */
 unsigned fetch_active(struct fetcher *f);
 

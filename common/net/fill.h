@@ -9,6 +9,11 @@
  * thread stores every cacheable object after it is committed to memory, so
  * a restart or a kill -9 finds it on disk. Memory eviction then only drops
  * the memory copy. Purges remove the disk copy too (a cache purge hook).
+ *
+ * Objects above the memory tier's size limit (fetch_opts.max_keep) never go
+ * through memory whole: a spool thread writes their bodies to the disk tier
+ * as they arrive (clients read the file as it grows, see store/obj.h), and
+ * a disk hit of one is served from its verified file descriptor.
  */
 #ifndef CDN_FILL_H
 #define CDN_FILL_H

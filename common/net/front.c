@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,11 @@
 struct front {
 	struct front_deps d;
 	struct MHD_Daemon *mhd;
-	unsigned port;
-	char data_addr[300];      /* bound host:port, for the health answer */
+	/* Known only once MHD runs (port 0), and read by its threads. */
+	pthread_mutex_t addr_mtx;
+	unsigned port;            /* (addr_mtx) */
+	char data_addr[300];      /* (addr_mtx) bound host:port, for the health answer */
+	char admin_addr[300];     /* (addr_mtx) the admin listener's, once it is bound */
 	char *name;
 	char via[300];
 	atomic_ullong next_id;
@@ -105,6 +109,11 @@ struct req {
 	uint64_t sent;
 	struct timespec t0, tup0, tup1;
 	bool upstream_asked;
+	bool http11;              /* the client speaks HTTP/1.1: chunked is possible */
+	/* A streamed answer whose Repr-Digest goes in a trailer (RFC 9530 with
+	 * RFC 9110 6.5): MHD keeps the response alive until it is sent. */
+	struct MHD_Response *sresp;
+	bool trailer;
 };
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -119,6 +128,8 @@ static enum MHD_Result start_fetch_full(struct req *r, struct obj *o, bool for_c
     struct obj *stale, struct obj *replace);
 static enum MHD_Result wait_or_respond(struct req *r);
 static enum MHD_Result respond_whole(struct req *r, struct obj *o);
+static void wake_req(struct obj_reader *rd);
+static struct MHD_Response *file_response(const struct obj *o, uint64_t off, uint64_t len);
 static bool auth_allows(const struct req *r, const struct obj *o);
 
 static double
@@ -189,17 +200,23 @@ respond_error(struct req *r, unsigned status)
 static enum MHD_Result
 respond_health(struct req *r)
 {
-	const struct front *fr = r->fr;
-	char body[1024];
+	struct front *fr = r->fr;
+	char body[1024], addr[300], admin[300];
 	struct cache_stats cs;
+	unsigned port;
 
 	cache_get_stats(fr->d.cache, &cs);
+	PTOK(pthread_mutex_lock(&fr->addr_mtx));
+	port = fr->port;
+	memcpy(addr, fr->data_addr, sizeof addr);
+	memcpy(admin, fr->admin_addr, sizeof admin);
+	PTOK(pthread_mutex_unlock(&fr->addr_mtx));
 	snprintf(body, sizeof body,
 	    "{\"status\":\"ok\",\"role\":\"%s\",\"name\":\"%s\",\"data\":\"%s\","
 	    "\"admin\":\"%s\",\"port\":%u,\"upstreams\":%u,\"mem_objects\":%llu,"
 	    "\"mem_bytes\":%llu,\"version\":\"%s\"}\n",
-	    fr->d.cfg->role, fr->name, fr->data_addr,
-	    fr->d.admin_addr != NULL ? fr->d.admin_addr : "", fr->port,
+	    fr->d.cfg->role, fr->name, addr,
+	    admin, port,
 	    route_ntiers_nodes(fr->d.route), (unsigned long long)cs.objects,
 	    (unsigned long long)cs.bytes, PACKAGE_VERSION);
 	r->xcache = "PASS";
@@ -328,7 +345,9 @@ add_obj_headers(struct req *r, struct MHD_Response *resp, const struct obj *o, t
 	v = upstream_cs != NULL ? xasprintf("%s, %s", upstream_cs, buf) : xstrdup(buf);
 	MHD_add_response_header(resp, "Cache-Status", v);
 	free(v);
-	if (o->state == OBJ_COMPLETE && !for_304) {
+	if (r->trailer) {
+		/* It goes in the trailer (respond_whole). */
+	} else if (!for_304 && ((o->flags & OBJF_DIGEST) || obj_state(o) == OBJ_COMPLETE)) {
 		char rd[DIGEST_FIELD_LEN];
 
 		digest_field(o->sha, rd);
@@ -365,12 +384,35 @@ read_body(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	obj_unlock(o);
 	switch (rr) {
+	case OBJ_READ_FILE: {
+		/* A body on its way to (or from) the disk tier: those bytes
+		 * are in the file and never change, so no lock is needed. */
+		ssize_t n = pread(r->rd.fd, buf, got, (off_t)(r->rd.pos - got));
+
+		if (n != (ssize_t)got) {
+			log_req(LVL_ERROR, r->id, "cannot read the body file of %s", r->target);
+			r->status = 0;
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		r->sent += got;
+		return n;
+	}
 	case OBJ_READ_DATA:
 		r->sent += got;
 		return (ssize_t)got;
 	case OBJ_READ_WAIT:
 		return 0;
 	case OBJ_READ_EOF:
+		if (r->trailer) {
+			/* EOF means COMPLETE (seen under the lock): the digest is
+			 * known now. libmicrohttpd sends the footers it finds on
+			 * the response when it ends the chunked body. */
+			char rd[DIGEST_FIELD_LEN];
+
+			digest_field(o->sha, rd);
+			MHD_add_response_footer(r->sresp, "Repr-Digest", rd);
+			r->trailer = false;
+		}
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	case OBJ_READ_ERROR:
 	default:
@@ -539,7 +581,20 @@ respond_range(struct req *r, struct obj *o)
 		break;
 	case RANGE_OK:
 	default:
-		if (n == 1) {
+		if (n > 1 && (o->flags & OBJF_FILE))
+			/* Several parts of a body that is not in memory: the
+			 * whole (RFC 9110 14.2 allows ignoring Range). */
+			return respond_whole(r, o);
+		if (n == 1 && (o->flags & OBJF_FILE)) {
+			resp = file_response(o, rg[0].first, rg[0].last - rg[0].first + 1);
+			if (resp == NULL)
+				return MHD_NO;
+			snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)rg[0].first,
+			    (unsigned long long)rg[0].last, (unsigned long long)o->len);
+			add_obj_headers(r, resp, o, time(NULL), false);
+			MHD_add_response_header(resp, "Content-Range", cr);
+			r->sent = rg[0].last - rg[0].first + 1;
+		} else if (n == 1) {
 			obj_ref(o);
 			resp = MHD_create_response_from_buffer_with_free_callback_cls(
 			    (size_t)(rg[0].last - rg[0].first + 1), o->data + rg[0].first,
@@ -597,6 +652,23 @@ respond_range(struct req *r, struct obj *o)
 	return ret;
 }
 
+/* A response of len bytes at off of the body file of o (COMPLETE,
+ * OBJF_FILE): libmicrohttpd sends it from its own descriptor (sendfile where
+ * it can) and closes it; o's stays open for others. NULL on failure. */
+static struct MHD_Response *
+file_response(const struct obj *o, uint64_t off, uint64_t len)
+{
+	struct MHD_Response *resp;
+	int fd = dup(obj_file_fd(o));
+
+	if (fd < 0)
+		return NULL;
+	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+	if (resp == NULL)
+		close(fd);
+	return resp;
+}
+
 /* Answer from o, which is past BUSY. COMPLETE objects go out straight from
  * their buffer; others stream as the fetch fills them. */
 static enum MHD_Result
@@ -605,7 +677,9 @@ respond_obj(struct req *r, struct obj *o)
 	if (r->pass == PASS_NONE && (hdrs_get(&r->in, "If-None-Match") != NULL ||
 	    hdrs_get(&r->in, "If-Modified-Since") != NULL) && not_modified(r, o))
 		return respond_304(r, o);
-	if (wants_range(r, o) && o->state == OBJ_COMPLETE)
+	/* A body in a file its writer has not finished yet streams whole
+	 * (RFC 9110 14.2 allows ignoring Range) until it is all there. */
+	if (wants_range(r, o) && obj_body_ready(o))
 		return respond_range(r, o);
 	return respond_whole(r, o);
 }
@@ -616,11 +690,18 @@ respond_whole(struct req *r, struct obj *o)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	time_t now = time(NULL);
+	bool ready = obj_body_ready(o);
 
-	if (o->state == OBJ_COMPLETE) {
+	if (ready && (o->flags & OBJF_FILE)) {
+		resp = file_response(o, 0, o->len);
+		if (resp == NULL)
+			return MHD_NO;
+		r->sent = r->head ? 0 : o->len;
+	} else if (ready) {
 		obj_ref(o);
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		    (size_t)(o->len - o->base), o->data, free_obj_ref, o);
+		    (size_t)(o->len - ((o->flags & OBJF_CACHEABLE) ? 0 : obj_base(o))), o->data,
+		    free_obj_ref, o);
 		if (resp == NULL) {
 			struct obj *tmp = o;
 
@@ -629,11 +710,33 @@ respond_whole(struct req *r, struct obj *o)
 		}
 		r->sent = r->head ? 0 : o->len;
 	} else {
-		uint64_t size = o->expected_len >= 0 ? (uint64_t)o->expected_len : MHD_SIZE_UNKNOWN;
+		int64_t elen = obj_expected_len(o);
+		uint64_t size = elen >= 0 ? (uint64_t)elen : MHD_SIZE_UNKNOWN;
+		/* The digest of a body still arriving is known only at its end:
+		 * unless upstream stated it (then it is a header), it goes in a
+		 * trailer, which needs chunked framing (HTTP/1.1 only). */
+		bool trailer = r->http11 && !r->head && elen != 0 && !(o->flags & OBJF_DIGEST) &&
+		    obj_state(o) != OBJ_COMPLETE &&
+		    o->status >= 200 && o->status != 204 && o->status != 304 &&
+		    !(o->status == 200 && hdrs_get(&o->hdrs, "Repr-Digest") != NULL);
 
+		if (trailer)
+			size = MHD_SIZE_UNKNOWN;
 		resp = MHD_create_response_from_callback(size, 64 * 1024, read_body, r, NULL);
 		if (resp == NULL)
 			return MHD_NO;
+		if (!r->rd.attached) {
+			/* A hit on a file body still being written: read it as
+			 * the fetch's waiters do. */
+			r->rd.wake = wake_req;
+			r->rd.arg = r;
+			obj_attach(o, &r->rd);
+		}
+		if (trailer) {
+			MHD_add_response_header(resp, "Trailer", "Repr-Digest");
+			r->sresp = resp;
+			r->trailer = true;
+		}
 	}
 	add_obj_headers(r, resp, o, now, false);
 	invalidate_after_unsafe(r, o);
@@ -708,7 +811,8 @@ wait_or_respond(struct req *r)
 		r->phase = R_WAIT;
 		return MHD_YES;
 	}
-	shareable = (o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) && o->base == 0;
+	shareable = (o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) &&
+	    obj_base_locked(o) == 0;
 	obj_unlock(o);
 	clock_gettime(CLOCK_MONOTONIC, &r->tup1);
 
@@ -871,7 +975,7 @@ refresh_in_background(struct req *r, struct obj *stale)
 
 	if (atomic_exchange(&stale->_refreshing, true))
 		return; /* one is already running */
-	o = obj_new(stale->key, stale->keylen, stale->hash);
+	o = obj_new(stale->key, stale->keylen, obj_hash(stale));
 	spec_for(r, &spec, true, stale);
 	spec.replace = stale;
 	STATS_INC(upstream_refreshes);
@@ -901,7 +1005,7 @@ lookup_key(struct req *r, size_t *len)
 		const char *vary = hdrs_get(&m->hdrs, "Vary");
 
 		if (obj_state(m) == OBJ_COMPLETE && vary != NULL)
-			k = key_variant(r->key, r->keylen, m->gen, vary, &r->in, len);
+			k = key_variant(r->key, r->keylen, obj_gen(m), vary, &r->in, len);
 		obj_unref(&m);
 	}
 	if (k == NULL) {
@@ -928,7 +1032,7 @@ start_cache_lookup(struct req *r)
 	uint64_t lhash;
 	int64_t age;
 	time_t now;
-	bool only_cached = (r->reqcc.flags & CC_ONLY_IF_CACHED) != 0;
+	bool only_cached = (r->reqcc.flags & CC_ONLY_IF_CACHED) != 0, failed;
 
 	if (r->reqcc.flags & CC_NO_STORE) {
 		r->pass = PASS_REQUEST;
@@ -960,7 +1064,8 @@ start_cache_lookup(struct req *r)
 		if (o->state == OBJ_BUSY || o->state == OBJ_STREAMING) {
 			bool busy_state = o->state == OBJ_BUSY;
 			bool shareable = busy_state ||
-			    ((o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) && o->base == 0);
+			    ((o->flags & OBJF_CACHEABLE) && !(o->flags & OBJF_TOO_BIG) &&
+			    obj_base_locked(o) == 0);
 
 			obj_unlock(o);
 			if (only_cached) {
@@ -980,8 +1085,9 @@ start_cache_lookup(struct req *r)
 			clock_gettime(CLOCK_MONOTONIC, &r->tup0);
 			return wait_or_respond(r);
 		}
+		failed = o->state == OBJ_FAILED;
 		obj_unlock(o);
-		if (o->state == OBJ_FAILED) {
+		if (failed) {
 			/* A failed fill still indexed for a moment: try again. */
 			cache_remove(r->fr->d.cache, o);
 			obj_unref(&o);
@@ -998,7 +1104,7 @@ start_cache_lookup(struct req *r)
 				 * the marker. */
 				enum MHD_Result ret;
 
-				busy = obj_new(o->key, o->keylen, o->hash);
+				busy = obj_new(o->key, o->keylen, obj_hash(o));
 				r->fwd = "uri-miss";
 				ret = start_fetch_full(r, busy, true, NULL, o);
 				obj_unref(&o);
@@ -1035,7 +1141,7 @@ start_cache_lookup(struct req *r)
 				obj_unref(&o);
 				return respond_only_if_cached(r);
 			}
-			if (fresh_can_swr(&rc, o->lifetime, age) &&
+			if (fresh_can_swr(&rc, o->lifetime, age) && !(o->flags & OBJF_FILE) &&
 			    !(r->reqcc.flags & CC_NO_CACHE) && !r->pragma_no_cache &&
 			    r->reqcc.max_age == CC_UNSET && r->reqcc.min_fresh == CC_UNSET) {
 				/* Serve it now; one background fetch refreshes it. */
@@ -1048,12 +1154,14 @@ start_cache_lookup(struct req *r)
 			}
 		}
 		/* Stale (or an expired hit-for-miss): fetch anew in its place,
-		 * revalidating what is stored. */
-		busy = obj_new(o->key, o->keylen, o->hash);
+		 * revalidating what is stored (a body in a file is not kept in
+		 * memory to back a 304: fetched whole). */
+		busy = obj_new(o->key, o->keylen, obj_hash(o));
 		if (cache_replace(r->fr->d.cache, o, busy)) {
 			enum MHD_Result ret;
 
-			ret = start_fetch_stale(r, busy, true, (o->flags & OBJF_HFM) ? NULL : o);
+			ret = start_fetch_stale(r, busy, true,
+			    (o->flags & (OBJF_HFM | OBJF_FILE)) ? NULL : o);
 			obj_unref(&o);
 			return ret;
 		}
@@ -1165,6 +1273,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	switch (r->phase) {
 	case R_NEW:
 		r->method = xstrdup(method);
+		r->http11 = strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
 		MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_hdr, &r->in);
 		if (strlen(r->target) > fr->d.cfg->max_url_length)
 			return respond_error(r, 414);
@@ -1260,6 +1369,7 @@ front_start(const struct front_deps *deps)
 	socklen_t sl;
 
 	fr->d = *deps;
+	PTOK(pthread_mutex_init(&fr->addr_mtx, NULL));
 	fr->name = xstrdup(cfg->name);
 	snprintf(fr->via, sizeof fr->via, "1.1 %s", cfg->name);
 	if (threads == 0) {
@@ -1308,20 +1418,31 @@ front_start(const struct front_deps *deps)
 		goto Error;
 	}
 	di = MHD_get_daemon_info(fr->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	PTOK(pthread_mutex_lock(&fr->addr_mtx));
 	fr->port = di != NULL ? di->port : port;
 	snprintf(fr->data_addr, sizeof fr->data_addr, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
 	    host, fr->port);
+	PTOK(pthread_mutex_unlock(&fr->addr_mtx));
 	return fr;
 Error:
 	free(fr->name);
+	PTOK(pthread_mutex_destroy(&fr->addr_mtx));
 	free(fr);
 	return NULL;
+}
+
+void
+front_set_admin_addr(struct front *fr, const char *addr)
+{
+	PTOK(pthread_mutex_lock(&fr->addr_mtx));
+	snprintf(fr->admin_addr, sizeof fr->admin_addr, "%s", addr != NULL ? addr : "");
+	PTOK(pthread_mutex_unlock(&fr->addr_mtx));
 }
 
 unsigned
 front_port(const struct front *fr)
 {
-	return fr->port;
+	return fr->port; /* written by front_start, in the caller's thread */
 }
 
 void
@@ -1343,5 +1464,6 @@ front_stop(struct front **frp)
 		return;
 	MHD_stop_daemon(fr->mhd);
 	free(fr->name);
+	PTOK(pthread_mutex_destroy(&fr->addr_mtx));
 	free(fr);
 }

@@ -29,13 +29,15 @@ struct front_deps {
 	struct filler *filler;    /* disk tier reads (or straight to fetcher) */
 	struct route *route;
 	const struct fresh_cfg *fcfg;
-	const char *admin_addr;   /* "host:port" or NULL, for the health answer */
 };
 
 /* Bind and start serving. Returns NULL after logging why it could not. */
 struct front *front_start(const struct front_deps *deps);
 /* The bound port (useful with port 0). */
 unsigned front_port(const struct front *fr);
+/* The admin listener's "host:port", once it is bound, for the health
+ * answer (which peers read to find it). Any thread. */
+void front_set_admin_addr(struct front *fr, const char *addr);
 /* Stop accepting new connections (first step of a clean shutdown). */
 void front_quiesce(struct front *fr);
 void front_stop(struct front **frp);

@@ -45,6 +45,7 @@ struct cache {
 };
 
 static pthread_mutex_t *bucket_lock(struct cache *c, uint64_t hash);
+static uint64_t acct_of(const struct obj *o);
 static struct obj **find_locked(struct cache *c, const char *key, size_t keylen, uint64_t hash);
 static void lru_unlink_locked(struct cache *c, struct obj *o);
 static void lru_push_head_locked(struct cache *c, struct obj *o);
@@ -99,6 +100,15 @@ cache_free(struct cache **cp)
 	free(c);
 }
 
+/* The bytes o is charged in the tier. Not kept in the object: what it is
+ * made of does not change while o is in the tier (a complete object's body
+ * and fields are immutable, and a re-keyed object leaves the tier first). */
+static uint64_t
+acct_of(const struct obj *o)
+{
+	return o->len + hdrs_size(&o->hdrs) + o->keylen + CACHE_OBJ_OVERHEAD;
+}
+
 static pthread_mutex_t *
 bucket_lock(struct cache *c, uint64_t hash)
 {
@@ -115,7 +125,7 @@ find_locked(struct cache *c, const char *key, size_t keylen, uint64_t hash)
 	for (; *pp != NULL; pp = &(*pp)->_hnext) {
 		struct obj *o = *pp;
 
-		if (o->hash == hash && o->keylen == keylen && memcmp(o->key, key, keylen) == 0)
+		if (o->keylen == keylen && memcmp(o->key, key, keylen) == 0)
 			return pp;
 	}
 	return pp;
@@ -138,12 +148,13 @@ cache_lookup(struct cache *c, const char *key, size_t keylen, uint64_t hash)
 struct obj *
 cache_insert(struct cache *c, struct obj *busy)
 {
-	pthread_mutex_t *m = bucket_lock(c, busy->hash);
+	uint64_t hash = obj_hash(busy);
+	pthread_mutex_t *m = bucket_lock(c, hash);
 	struct obj **pp, *o;
 
 	CHECK_OBJ_NOTNULL(busy, OBJ_MAGIC);
 	PTOK(pthread_mutex_lock(m));
-	pp = find_locked(c, busy->key, busy->keylen, busy->hash);
+	pp = find_locked(c, busy->key, busy->keylen, hash);
 	o = *pp;
 	if (o == NULL) {
 		o = busy;
@@ -162,13 +173,14 @@ cache_insert(struct cache *c, struct obj *busy)
 bool
 cache_replace(struct cache *c, struct obj *old, struct obj *busy)
 {
-	pthread_mutex_t *m = bucket_lock(c, old->hash);
+	uint64_t hash = obj_hash(old);
+	pthread_mutex_t *m = bucket_lock(c, hash);
 	struct obj **pp;
 	bool done = false;
 
-	AZ(busy->hash != old->hash);
+	AZ(busy->keylen != old->keylen || memcmp(busy->key, old->key, old->keylen) != 0);
 	PTOK(pthread_mutex_lock(m));
-	pp = find_locked(c, old->key, old->keylen, old->hash);
+	pp = find_locked(c, old->key, old->keylen, hash);
 	if (*pp == old) {
 		busy->_hnext = old->_hnext;
 		busy->_in_index = true;
@@ -193,12 +205,13 @@ cache_replace(struct cache *c, struct obj *old, struct obj *busy)
 static bool
 index_remove(struct cache *c, struct obj *o)
 {
-	pthread_mutex_t *m = bucket_lock(c, o->hash);
+	uint64_t hash = obj_hash(o);
+	pthread_mutex_t *m = bucket_lock(c, hash);
 	struct obj **pp;
 	bool found = false;
 
 	PTOK(pthread_mutex_lock(m));
-	pp = find_locked(c, o->key, o->keylen, o->hash);
+	pp = find_locked(c, o->key, o->keylen, hash);
 	if (*pp == o) {
 		*pp = o->_hnext;
 		o->_hnext = NULL;
@@ -218,10 +231,7 @@ void
 cache_rekey(struct cache *c, struct obj *o, char *newkey, size_t newlen)
 {
 	cache_remove(c, o);
-	free(o->key);
-	o->key = newkey;
-	o->keylen = newlen;
-	o->hash = key_hash(newkey, newlen);
+	obj_set_key(o, newkey, newlen);
 	cache_put(c, o);
 }
 
@@ -262,11 +272,12 @@ cache_lower_remove_matching(struct cache *c, cache_match_fn *fn, void *arg)
 bool
 cache_contains(struct cache *c, const struct obj *o)
 {
-	pthread_mutex_t *m = bucket_lock(c, o->hash);
+	uint64_t hash = obj_hash(o);
+	pthread_mutex_t *m = bucket_lock(c, hash);
 	bool in;
 
 	PTOK(pthread_mutex_lock(m));
-	in = *find_locked(c, o->key, o->keylen, o->hash) == o;
+	in = *find_locked(c, o->key, o->keylen, hash) == o;
 	PTOK(pthread_mutex_unlock(m));
 	return in;
 }
@@ -360,15 +371,15 @@ lru_unlink_locked(struct cache *c, struct obj *o)
 	AN(o->_in_lru);
 	evict_remove(c->ev, &o->_ev);
 	o->_in_lru = false;
-	c->bytes -= o->_acct;
+	c->bytes -= acct_of(o);
 }
 
 static void
 lru_push_head_locked(struct cache *c, struct obj *o)
 {
-	evict_insert(c->ev, &o->_ev, o->_acct, 0, 0);
+	evict_insert(c->ev, &o->_ev, acct_of(o), 0, 0);
 	o->_in_lru = true;
-	c->bytes += o->_acct;
+	c->bytes += acct_of(o);
 }
 
 static struct obj *
@@ -380,7 +391,7 @@ obj_of_node(struct evict_node *n)
 void
 cache_commit(struct cache *c, struct obj *o, time_t now)
 {
-	pthread_mutex_t *m = bucket_lock(c, o->hash);
+	pthread_mutex_t *m = bucket_lock(c, obj_hash(o));
 	struct obj *victims[64];
 	unsigned nv;
 
@@ -388,8 +399,7 @@ cache_commit(struct cache *c, struct obj *o, time_t now)
 	 * a concurrent remove would leave it accounted forever. */
 	PTOK(pthread_mutex_lock(m));
 	if (o->_in_index && !o->_in_lru) {
-		o->_acct = o->len + hdrs_size(&o->hdrs) + o->keylen + CACHE_OBJ_OVERHEAD;
-		o->_touched = now;
+		o->_touched = (uint32_t)now;
 		PTOK(pthread_mutex_lock(&c->lru_mtx));
 		lru_push_head_locked(c, o);
 		PTOK(pthread_mutex_unlock(&c->lru_mtx));
@@ -408,7 +418,7 @@ cache_commit(struct cache *c, struct obj *o, time_t now)
 			v = obj_of_node(n);
 			/* evict_pop took it out of the set already. */
 			v->_in_lru = false;
-			c->bytes -= v->_acct;
+			c->bytes -= acct_of(v);
 			obj_ref(v);     /* keep it alive until it leaves the index */
 			victims[nv++] = v;
 		}
@@ -436,14 +446,14 @@ cache_touch(struct cache *c, struct obj *o, time_t now)
 	 * per object and only when the lock is free (an approximate order, as
 	 * Varnish's LRU_Touch). */
 	atomic_fetch_add_explicit(&o->_hits, 1, memory_order_relaxed);
-	if (o->_touched == now)
+	if (o->_touched == (uint32_t)now)
 		return;
 	if (pthread_mutex_trylock(&c->lru_mtx) != 0)
 		return;
 	hits = atomic_exchange(&o->_hits, 0);
 	if (o->_in_lru && hits > 0)
 		evict_touch(c->ev, &o->_ev, hits);
-	o->_touched = now;
+	o->_touched = (uint32_t)now;
 	PTOK(pthread_mutex_unlock(&c->lru_mtx));
 }
 

@@ -622,6 +622,33 @@ disk_write_append(struct disk_writer *w, const void *p, size_t n)
 	return CDN_OK;
 }
 
+int
+disk_write_reader_fd(struct disk_writer *w)
+{
+	int fd, e;
+
+	CHECK_OBJ_NOTNULL(w, WRITER_MAGIC);
+	fd = openat(w->dirfd, w->tmpname, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		atomic_fetch_add(&w->d->n_io_errors, 1);
+		log_errno(LVL_ERROR, e, "disk: cannot open %s/objects/.../%s for reading", w->d->dir,
+		    w->tmpname);
+		return CDN_ERR;
+	}
+	return fd;
+}
+
+bool
+disk_fits(struct disk *d, uint64_t size, size_t keylen)
+{
+	uint64_t need = disk_charge(size, keylen, 0), pinned;
+
+	CHECK_OBJ_NOTNULL(d, DISK_MAGIC);
+	pinned = atomic_load(&d->pinned_bytes);
+	return need <= d->limit && pinned <= d->limit - need;
+}
+
 void
 disk_write_abort(struct disk_writer **wp)
 {

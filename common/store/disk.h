@@ -203,6 +203,15 @@ int disk_write_commit(struct disk_writer **wp, const struct disk_put *put,
     uint8_t sha_out[DIGEST_LEN]);
 /* Drop the temp file and the reservation; clears *wp. NULL *wp is fine. */
 void disk_write_abort(struct disk_writer **wp);
+/* A new O_RDONLY descriptor on the body being written (the caller closes
+ * it), so readers can serve the bytes appended so far while the writer goes
+ * on. It stays valid after the commit renames the file, and after an abort
+ * or eviction unlinks it. Returns the descriptor, or CDN_ERR (logged). */
+int disk_write_reader_fd(struct disk_writer *w);
+/* Could a body of size bytes under a key of keylen bytes be stored at all
+ * (its charge within the limit less the pinned bytes)? A cheap check, no
+ * I/O, no lock: for deciding whether to send a body to disk. */
+bool disk_fits(struct disk *d, uint64_t size, size_t keylen);
 
 /* ---------------------------------------------------------------- lookup */
 

@@ -17,6 +17,7 @@
  *   delay_ms=N      sleep before answering
  *   body_delay_ms=N send headers, then sleep before each chunk=N bytes
  *                   (default 1024) of the body
+ *   chunked=1       send the body chunked, without Content-Length
  *   etag=V          ETag (quoted if bare); 304 when If-None-Match matches
  *   lm=HTTP-DATE    Last-Modified; 304 when If-Modified-Since is the same date
  *   body=TEXT       the body is exactly TEXT (instead of the default)
@@ -602,7 +603,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, const struct req *r,
 		long d = param_num(r, "body_delay_ms", 0), chunk = param_num(r, "chunk", 1024);
 		g->delay_ms = d > 0 ? (unsigned)d : 0;
 		g->chunk = chunk > 0 ? (size_t)chunk : 1024;
-		resp = MHD_create_response_from_callback(g->size, 64 * 1024, gen_read, g, gen_free);
+		resp = MHD_create_response_from_callback(param_num(r, "chunked", 0) == 1 ?
+		    MHD_SIZE_UNKNOWN : g->size, 64 * 1024, gen_read, g, gen_free);
 		MHD_add_response_header(resp, "Content-Type", "text/plain");
 	}
 	if (resp == NULL)

@@ -8,10 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "http/cc.h"
 #include "http/hdrs.h"
 #include "http/key.h"
 #include "store/cache.h"
@@ -348,7 +352,7 @@ uncached_body_is_windowed_and_paused_until_the_reader_catches_up(void **state)
 	assert_int_equal(unpauses, 1);
 	/* With the reader caught up the window has room, and consumed bytes go. */
 	assert_int_equal(obj_append(o, data, chunk, 1 << 30), CDN_OK);
-	assert_true(o->base > 0);
+	assert_true(obj_base(o) > 0);
 	obj_detach(o, &w.rd);
 	assert_int_equal(abandons, 1); /* last reader gone, nothing to keep */
 	obj_unref(&o);
@@ -376,6 +380,230 @@ cacheable_body_over_the_limit_stops_being_cacheable(void **state)
 	obj_unref(&o);
 }
 
+/* ---------------------------------------------------------------- file bodies */
+
+static int kicks;
+static void count_kick(void *arg) { (void)arg; kicks++; }
+
+/* Write what the object queued to f (as the spool writer does). */
+static uint64_t
+drain_to(struct obj *o, FILE *f, int fd, enum obj_state *st)
+{
+	struct obj_chunk *c = obj_file_take(o, st), *k;
+	uint64_t n = 0;
+
+	for (k = c; k != NULL; k = k->next) {
+		assert_int_equal(fwrite(k->buf, 1, k->len, f), k->len);
+		n += k->len;
+	}
+	fflush(f);
+	obj_chunks_free(c);
+	obj_file_written(o, fd, n);
+	return n;
+}
+
+static void
+file_body_readers_read_only_what_is_written_then_eof(void **state)
+{
+	struct obj *o = mkobj("/file");
+	struct waker w = { .wakes = 0 };
+	struct hdrs h;
+	char tmpl[] = "/tmp/test_cache.XXXXXX", buf[64];
+	int wfd = mkstemp(tmpl), rfd;
+	FILE *f;
+	enum obj_state st;
+	size_t got;
+	uint8_t sha[DIGEST_LEN] = { 0 };
+
+	assert_true(wfd >= 0);
+	f = fdopen(wfd, "w");
+	rfd = open(tmpl, O_RDONLY);
+	unlink(tmpl);
+	kicks = 0;
+	abandons = 0;
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	obj_set_fill(o, &test_ops, (void *)1);
+	hdrs_init(&h);
+	obj_set_headers(o, 200, &h, OBJF_CACHEABLE);
+	/* 10 bytes in memory, then it outgrows the limit: to a file. */
+	assert_int_equal(obj_append(o, "0123456789", 10, 1 << 20), CDN_OK);
+	assert_int_equal(read_some(o, &w.rd, buf, 4, &got), OBJ_READ_DATA);
+	assert_int_equal(got, 4);
+	obj_file_start(o, count_kick, NULL);
+	assert_int_equal(kicks, 1);
+	assert_true(o->flags & OBJF_FILE);
+	/* Nothing written yet: the reader waits, even for bytes it could
+	 * have had from memory before. */
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
+	assert_int_equal(obj_append(o, "abcdef", 6, 1 << 20), CDN_OK);
+	assert_int_equal(drain_to(o, f, rfd, &st), 16);
+	assert_int_equal(st, OBJ_STREAMING);
+	assert_true(w.wakes >= 1);
+	/* The last byte is held back until the fetch completes. */
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_FILE);
+	assert_int_equal(got, 11);
+	assert_int_equal(pread(w.rd.fd, buf, got, (off_t)(w.rd.pos - got)), 11);
+	assert_memory_equal(buf, "456789abcde", 11);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_WAIT);
+	/* The writer found nothing: its kick is armed; completion fires it. */
+	assert_null(obj_file_take(o, &st));
+	kicks = 0;
+	obj_complete(o, sha);
+	assert_int_equal(kicks, 1);
+	assert_true(obj_body_ready(o));
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_FILE);
+	assert_int_equal(got, 1);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_EOF);
+	obj_detach(o, &w.rd);
+	assert_int_equal(abandons, 0);
+	obj_unref(&o);
+	fclose(f);
+}
+
+static void
+file_body_queue_is_bounded_and_a_failed_file_stops_the_fill(void **state)
+{
+	struct obj *o = mkobj("/file2");
+	struct waker w = { .wakes = 0 };
+	struct hdrs h;
+	size_t chunk = 256 * 1024, total = 0, got;
+	char *data = calloc(1, chunk), buf[16];
+	enum obj_state st;
+	int rc;
+
+	unpauses = abandons = 0;
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	obj_set_fill(o, &test_ops, (void *)1);
+	obj_file_start(o, count_kick, NULL);
+	hdrs_init(&h);
+	obj_set_headers(o, 200, &h, OBJF_CACHEABLE);
+	while ((rc = obj_append(o, data, chunk, 1 << 20)) == CDN_OK)
+		total += chunk;
+	assert_int_equal(rc, CDN_AGAIN);
+	assert_true(total <= OBJ_PASS_WINDOW);
+	assert_true(o->flags & OBJF_PAUSED);
+	obj_chunks_free(obj_file_take(o, &st));
+	obj_file_fail(o);
+	assert_int_equal(unpauses, 1); /* woken to see the failure */
+	assert_int_equal(obj_append(o, data, chunk, 1 << 20), CDN_DECLINED);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_ERROR);
+	obj_detach(o, &w.rd);
+	obj_unref(&o);
+	free(data);
+}
+
+static void
+a_disk_hit_file_object_is_complete_and_ready(void **state)
+{
+	struct obj *o = mkobj("/disk");
+	struct hdrs h;
+	uint8_t sha[DIGEST_LEN] = { 1 };
+	int fd = open("/dev/null", O_RDONLY);
+
+	hdrs_init(&h);
+	hdrs_add(&h, "Content-Type", "text/plain");
+	obj_fill_file(o, 200, &h, OBJF_CACHEABLE, fd, 0, sha);
+	assert_int_equal(obj_state(o), OBJ_COMPLETE);
+	assert_true(obj_body_ready(o));
+	assert_int_equal(obj_file_fd(o), fd);
+	assert_string_equal(hdrs_get(&o->hdrs, "Content-Type"), "text/plain");
+	obj_unref(&o); /* closes fd */
+}
+
+/* ---------------------------------------------------------------- small objects */
+
+static void
+response_directives_and_times_are_clamped_to_32_bits(void **state)
+{
+	struct cc c, back;
+	struct obj_cc oc;
+
+	cc_init(&c);
+	c.max_age = CC_DELTA_MAX;
+	c.s_maxage = 100;
+	c.sie = 5000000000LL;
+	obj_cc_set(&oc, &c);
+	obj_cc_get(&oc, &back);
+	assert_int_equal(back.max_age, INT32_MAX);
+	assert_int_equal(back.s_maxage, 100);
+	assert_int_equal(back.swr, CC_UNSET);
+	assert_int_equal(back.sie, INT32_MAX);
+	assert_int_equal(back.max_stale, CC_UNSET);
+	assert_int_equal(obj_clamp32(-5000000000LL), INT32_MIN);
+	assert_int_equal(obj_clamp32(42), 42);
+}
+
+static void
+keys_live_in_the_object_until_rekeyed(void **state)
+{
+	struct cache *c = cache_new(1 << 20);
+	struct obj *o = mkobj("/plain"), *in, *f;
+
+	assert_int_equal(obj_hash(o), key_hash("/plain", 6));
+	in = cache_insert(c, o);
+	obj_unref(&in);
+	cache_rekey(c, o, strdup("/plain#v"), 8);
+	assert_int_equal(o->keylen, 8);
+	assert_int_equal(obj_hash(o), key_hash("/plain#v", 8));
+	assert_false(present(c, "/plain"));
+	f = cache_lookup(c, "/plain#v", 8, key_hash("/plain#v", 8));
+	assert_ptr_equal(f, o);
+	obj_unref(&f);
+	obj_unref(&o);
+	cache_free(&c);
+}
+
+static void
+vary_marker_admits_a_bounded_number_of_variants(void **state)
+{
+	struct obj *m = mkobj("/m");
+
+	obj_set_gen(m, 77);
+	assert_int_equal(obj_gen(m), 77);
+	assert_true(m->flags & OBJF_MARKER);
+	assert_true(obj_variant_admit(m, 1, 2));
+	assert_true(obj_variant_admit(m, 2, 2));
+	assert_true(obj_variant_admit(m, 1, 2));  /* known: a refresh */
+	assert_false(obj_variant_admit(m, 3, 2)); /* a third one: refused */
+	{
+		struct obj *p = mkobj("/p");
+
+		assert_int_equal(obj_gen(p), 0);
+		obj_unref(&p);
+	}
+	obj_unref(&m);
+}
+
+static void
+fill_state_goes_when_finished_and_unread_and_comes_back_for_a_reader(void **state)
+{
+	struct obj *o = mkobj("/fs");
+	struct waker w = { .wakes = 0 };
+	char buf[16];
+	size_t got;
+
+	obj_set_expected_len(o, 5);
+	assert_int_equal(obj_expected_len(o), 5);
+	fill(o, 5);
+	assert_null(o->_fs);            /* complete, nobody reading */
+	assert_int_equal(obj_expected_len(o), 5);
+	assert_int_equal(obj_base(o), 0);
+	w.rd.wake = count_wake;
+	w.rd.arg = &w;
+	obj_attach(o, &w.rd);
+	assert_non_null(o->_fs);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_DATA);
+	assert_int_equal(got, 5);
+	assert_int_equal(read_some(o, &w.rd, buf, sizeof buf, &got), OBJ_READ_EOF);
+	obj_detach(o, &w.rd);
+	assert_null(o->_fs);
+	obj_unref(&o);
+}
+
 int
 main(void)
 {
@@ -393,6 +621,13 @@ main(void)
 		cmocka_unit_test(a_body_failing_its_check_never_reaches_the_reader_whole),
 		cmocka_unit_test(uncached_body_is_windowed_and_paused_until_the_reader_catches_up),
 		cmocka_unit_test(cacheable_body_over_the_limit_stops_being_cacheable),
+		cmocka_unit_test(file_body_readers_read_only_what_is_written_then_eof),
+		cmocka_unit_test(file_body_queue_is_bounded_and_a_failed_file_stops_the_fill),
+		cmocka_unit_test(a_disk_hit_file_object_is_complete_and_ready),
+		cmocka_unit_test(response_directives_and_times_are_clamped_to_32_bits),
+		cmocka_unit_test(keys_live_in_the_object_until_rekeyed),
+		cmocka_unit_test(vary_marker_admits_a_bounded_number_of_variants),
+		cmocka_unit_test(fill_state_goes_when_finished_and_unread_and_comes_back_for_a_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -445,6 +445,60 @@ served_descriptor_reads_the_verified_body(void **state)
 	disk_close(&d);
 }
 
+/* A body being written can be read back while the writer goes on, and the
+ * reader's descriptor outlives the commit's rename. */
+static void
+streamed_body_is_readable_while_written_and_after_commit(void **state)
+{
+	const char *dir = *state;
+	struct disk *d = open_disk(dir, 64 << 20, EVICT_LRU);
+	struct disk_writer *w = NULL;
+	struct disk_head h;
+	struct disk_put put = { .head = &h };
+	struct disk_hit hit;
+	uint8_t *body = malloc(200000), *got = malloc(200000), sha[DIGEST_LEN];
+	int fd;
+
+	gen_body(body, 200000, 4);
+	digest_sha256(body, 200000, sha);
+	put.sha = sha;
+	assert_int_equal(disk_write_start(d, "/stream", 7, 0, &w), CDN_OK);
+	fd = disk_write_reader_fd(w);
+	assert_true(fd >= 0);
+	assert_int_equal(disk_write_append(w, body, 100000), CDN_OK);
+	assert_int_equal(pread(fd, got, 100000, 0), 100000);
+	assert_memory_equal(got, body, 100000);
+	assert_int_equal(disk_write_append(w, body + 100000, 100000), CDN_OK);
+	mkhead(&h, 4, 200000);
+	assert_int_equal(disk_write_commit(&w, &put, NULL), CDN_OK);
+	disk_head_fini(&h);
+	assert_int_equal(pread(fd, got, 200000, 0), 200000);
+	assert_memory_equal(got, body, 200000);
+	close(fd);
+	assert_int_equal(disk_lookup(d, "/stream", 7, &hit), CDN_OK);
+	assert_int_equal(hit.size, 200000);
+	assert_int_equal(disk_hit_verify(d, &hit), CDN_OK);
+	disk_hit_fini(&hit);
+	free(body);
+	free(got);
+	disk_close(&d);
+}
+
+/* disk_fits: what could be stored at all, pinned bytes counted. */
+static void
+fits_counts_the_limit_and_pinned_bytes(void **state)
+{
+	const char *dir = *state;
+	struct disk *d = open_disk(dir, 1 << 20, EVICT_LRU);
+
+	assert_true(disk_fits(d, 500000, 10));
+	assert_false(disk_fits(d, 1 << 20, 10));   /* its charge is above the limit */
+	assert_int_equal(store_obj(d, "/pinned", 600000, 1, DISK_PIN), CDN_OK);
+	assert_false(disk_fits(d, 500000, 10));    /* only unpinned bytes can go */
+	assert_true(disk_fits(d, 300000, 10));
+	disk_close(&d);
+}
+
 /* ---------------------------------------------------------------- integrity */
 
 static void
@@ -1268,6 +1322,8 @@ main(void)
 		T(store_then_reopen_finds_identical_bytes_and_head),
 		T(unencodable_head_stores_nothing),
 		T(served_descriptor_reads_the_verified_body),
+		T(streamed_body_is_readable_while_written_and_after_commit),
+		T(fits_counts_the_limit_and_pinned_bytes),
 		T(corrupt_byte_is_detected_removed_and_counted),
 		T(truncated_body_is_detected_at_lookup),
 		T(scrub_finds_every_bad_copy),
