@@ -1398,6 +1398,21 @@ read_local(struct push *p, struct MHD_Connection *c, struct preq *q, bool head,
 	return true;
 }
 
+static enum MHD_Result relay_read(struct push *p, struct MHD_Connection *c, struct preq *q,
+    bool head);
+
+/* Is this node one of key's N replicas (ignoring health)? */
+static bool
+is_replica(struct push *p, uint64_t hash)
+{
+	unsigned idx[PUSH_MAX_PEERS + 1], n = replicas_of(p, hash, false, idx);
+
+	for (unsigned i = 0; i < n; i++)
+		if (idx[i] == p->self)
+			return true;
+	return false;
+}
+
 static enum MHD_Result
 do_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
 {
@@ -1409,8 +1424,12 @@ do_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
 		return ret;
 	if (local)
 		return send_error(c, 404, "not held here");
-	/* Not here (a node that missed the write, or a damaged copy): bring
-	 * it from a replica, then answer. */
+	/* Not a replica of the key (N smaller than the tier): the replicas
+	 * answer, and no extra copy is made here. */
+	if (!is_replica(p, q->hash))
+		return relay_read(p, c, q, head);
+	/* A replica that lacks it (missed the write, or a damaged copy):
+	 * bring it from another replica, then answer. */
 	if (push_repair(p, q->key, q->keylen) == CDN_OK && read_local(p, c, q, head, &ret))
 		return ret;
 	return send_error(c, 404, "no such pushed object");
@@ -1609,6 +1628,62 @@ pull_from(struct push *p, struct peer *pe, const char *key, size_t keylen, uint6
 	if (r == CDN_OK)
 		log_msg(LVL_INFO, "push: %.*s repaired from %s", (int)keylen, key, pe->id);
 	return r;
+}
+
+/* HEAD or GET at a node that is not one of key's replicas: a HEAD is
+ * answered with what the first live replica holding it says (digest, size,
+ * version, type); a GET is redirected there. */
+static enum MHD_Result
+relay_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
+{
+	unsigned idx[PUSH_MAX_PEERS + 1], n = replicas_of(p, q->hash, true, idx);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct peer *pe;
+		struct curl_slist *h = NULL;
+		struct MHD_Response *r;
+		struct pull pl;
+		char base[300], url[2048], field[DIGEST_FIELD_LEN], ver[24];
+		enum MHD_Result ret;
+		CURL *e;
+		CURLcode rc;
+
+		if (idx[i] == p->self)
+			continue;
+		pe = &p->peers[idx[i]];
+		if (!peer_admin(p, pe, base, sizeof base))
+			continue;
+		snprintf(url, sizeof url, "%s/push%s", base, q->key);
+		memset(&pl, 0, sizeof pl);
+		h = curl_slist_append(h, H_LOCAL ": 1");
+		e = peer_easy(p, url, &h);
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, pull_header);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, &pl);
+		rc = curl_easy_perform(e);
+		curl_easy_cleanup(e);
+		curl_slist_free_all(h);
+		if (rc != CURLE_OK || pl.status != 200 || !pl.have_digest)
+			continue;
+		if (!head) {
+			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+			MHD_add_response_header(r, "Location", url);
+			ret = MHD_queue_response(c, 307, r);
+			MHD_destroy_response(r);
+			return ret;
+		}
+		r = MHD_create_response_from_callback(pl.len, 4096, no_body, NULL, NULL);
+		digest_field(pl.want, field);
+		MHD_add_response_header(r, "Repr-Digest", field);
+		snprintf(ver, sizeof ver, "%llu", (unsigned long long)pl.ver);
+		MHD_add_response_header(r, H_VERSION, ver);
+		if (pl.m.ctype[0] != '\0')
+			MHD_add_response_header(r, "Content-Type", pl.m.ctype);
+		ret = MHD_queue_response(c, 200, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	return send_error(c, 404, "no such pushed object");
 }
 
 static bool
