@@ -34,6 +34,7 @@ start_shield 1
 start_shield 2
 start_shield 3
 start_node edge e1 -u "$s1_URL" -u "$s2_URL" -u "$s3_URL"
+wait_for 30 push_tier_ready s1 s2 s3 || die "the shields did not sync with each other within 30 s"
 
 # push NODE KEY FILE [CURL-ARGS...]: PUT FILE as KEY with its digest.
 push() {

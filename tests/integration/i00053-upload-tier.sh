@@ -31,6 +31,7 @@ start_shield 1
 start_shield 2
 start_shield 3
 start_node edge e1 -u "$s1_URL" -u "$s2_URL" -u "$s3_URL" --mem-size 64M
+wait_for 30 push_tier_ready s1 s2 s3 || die "the shields did not sync with each other within 30 s"
 
 # make_tree DIR COUNT SEED: COUNT files, sizes 0..10 MiB (every 100th is
 # 10 MiB, the first is empty, the rest up to 64 KiB), in nested folders.

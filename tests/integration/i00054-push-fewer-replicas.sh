@@ -25,6 +25,7 @@ for i in 1 2 3; do
 		--push-replicas 2 --push-sync-interval 1s
 done
 start_node edge e1 -u "$s1_URL" -u "$s2_URL" -u "$s3_URL"
+wait_for 30 push_tier_ready s1 s2 s3 || die "the shields did not sync with each other within 30 s"
 
 mkdir -p "$WORK/files"
 for i in $(seq 1 30); do head -c $((i * 997)) /dev/urandom >"$WORK/files/f$i.bin"; done

@@ -86,3 +86,13 @@ retire_log() {
 	mv "$log" "$log.$_RETIRED" || die "cannot move $log aside"
 	_LOGS[${1}_retired$_RETIRED]=$log.$_RETIRED
 }
+
+# push_tier_ready NODE...: every NODE has synced with every peer at least
+# once (so each knows the others' admin listeners): for wait_for, before
+# pushing to a tier whose shields just started.
+push_tier_ready() {
+	local n
+	for n in "$@"; do
+		[ "$(stats_eval "$n" 'all(p["last_sync"] > 0 for p in s["push"]["peers"])')" = true ] || return 1
+	done
+}
