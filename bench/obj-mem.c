@@ -108,7 +108,6 @@ main(int argc, char **argv)
 		t = allocated();
 		typical_headers(&h, i, body);
 		s_hdrs += allocated() - t;
-		o->request_time = now;
 		o->response_time = now;
 		o->lifetime = 3600;
 		obj_set_expected_len(o, (int64_t)body);

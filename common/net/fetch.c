@@ -380,7 +380,6 @@ synthesize(struct fetch_job *j, bool revalidated)
 		for (unsigned i = 0; i < j->resp.n; i++)
 			if (!keep_on_update(j->resp.v[i].name))
 				hdrs_add(&merged, j->resp.v[i].name, j->resp.v[i].value);
-		o->request_time = j->request_time;
 		o->response_time = now;
 		struct cc full;
 
@@ -391,7 +390,6 @@ synthesize(struct fetch_job *j, bool revalidated)
 		storable = fresh_storable("GET", st->status, &j->req, &merged, op->fcfg);
 		o->note = NOTE_REVALIDATED;
 	} else {
-		o->request_time = st->request_time;
 		o->response_time = st->response_time;
 		o->rcc = st->rcc;
 		o->lifetime = st->lifetime;
@@ -438,7 +436,6 @@ marker_new(const char *key, size_t keylen, unsigned flags, const char *vary, int
 	if (flags & OBJF_MARKER)
 		obj_set_gen(m, gen);
 	m->response_time = (uint32_t)time(NULL);
-	m->request_time = m->response_time;
 	m->lifetime = obj_clamp32(lifetime);
 	obj_set_expected_len(m, 0);
 	obj_set_headers(m, 200, &h, OBJF_CACHEABLE | flags);
@@ -611,7 +608,6 @@ headers_done(struct fetch_job *j)
 	    j->status < 200)
 		obj_set_expected_len(o, 0);
 	/* const fields: set before obj_set_headers publishes them */
-	o->request_time = j->request_time;
 	o->response_time = now;
 	o->upstream_status = j->status;
 	fresh_resp_cc(&full, &j->resp, op->fcfg);

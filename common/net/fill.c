@@ -102,7 +102,6 @@ static void
 publish(struct filler *fl, struct obj *o, struct disk_hit *hit, uint8_t *buf, int fd,
     unsigned flags)
 {
-	o->request_time = (uint32_t)hit->head.request_time;
 	o->response_time = (uint32_t)hit->head.response_time;
 	o->initial_age = obj_clamp32(hit->head.initial_age);
 	o->lifetime = obj_clamp32(hit->head.lifetime);
@@ -117,7 +116,6 @@ publish(struct filler *fl, struct obj *o, struct disk_hit *hit, uint8_t *buf, in
 			 * and it has no age yet. */
 			cc_init(&full);
 			o->response_time = (uint32_t)time(NULL);
-			o->request_time = o->response_time;
 			o->initial_age = 0;
 		} else {
 			fresh_resp_cc(&full, &hit->head.hdrs, fl->op.fcfg);
@@ -373,7 +371,9 @@ write_one(struct filler *fl, struct obj *o)
 	memset(&head, 0, sizeof head);
 	head.status = o->status;
 	head.flags = o->flags & OBJF_MARKER;
-	head.request_time = o->request_time;
+	/* The object keeps no request time (initial_age already counts the
+	 * delay): the head's is the response time, as for a pushed object. */
+	head.request_time = o->response_time;
 	head.response_time = o->response_time;
 	head.initial_age = o->initial_age;
 	head.lifetime = o->lifetime;
@@ -555,7 +555,7 @@ spool_commit(struct filler *fl, struct sjob *s)
 
 	memset(&head, 0, sizeof head);
 	head.status = o->status;
-	head.request_time = o->request_time;
+	head.request_time = o->response_time;  /* as in write_one */
 	head.response_time = o->response_time;
 	head.initial_age = o->initial_age;
 	head.lifetime = o->lifetime;

@@ -87,7 +87,7 @@ cache_free(struct cache **cp)
 			next = o->_hnext;
 			o->_hnext = NULL;
 			o->_in_index = false;
-			o->_in_lru = false;
+			evict_remove(c->ev, &o->_ev);   /* no effect if not in it */
 			obj_unref(&o);
 			o = next;
 		}
@@ -189,7 +189,7 @@ cache_replace(struct cache *c, struct obj *old, struct obj *busy)
 		old->_hnext = NULL;
 		old->_in_index = false;
 		PTOK(pthread_mutex_lock(&c->lru_mtx));
-		if (old->_in_lru)
+		if (evict_node_linked(&old->_ev))
 			lru_unlink_locked(c, old);
 		PTOK(pthread_mutex_unlock(&c->lru_mtx));
 		done = true;
@@ -219,7 +219,7 @@ index_remove(struct cache *c, struct obj *o)
 		found = true;
 		atomic_fetch_sub(&c->nobjects, 1);
 		PTOK(pthread_mutex_lock(&c->lru_mtx));
-		if (o->_in_lru)
+		if (evict_node_linked(&o->_ev))
 			lru_unlink_locked(c, o);
 		PTOK(pthread_mutex_unlock(&c->lru_mtx));
 	}
@@ -365,12 +365,13 @@ cache_remove(struct cache *c, struct obj *o)
 	return true;
 }
 
+/* The object's node is its membership: in the eviction set is
+ * evict_node_linked(&o->_ev), read and changed under lru_mtx. */
 static void
 lru_unlink_locked(struct cache *c, struct obj *o)
 {
-	AN(o->_in_lru);
+	AN(evict_node_linked(&o->_ev));
 	evict_remove(c->ev, &o->_ev);
-	o->_in_lru = false;
 	c->bytes -= acct_of(o);
 }
 
@@ -378,7 +379,6 @@ static void
 lru_push_head_locked(struct cache *c, struct obj *o)
 {
 	evict_insert(c->ev, &o->_ev, acct_of(o), 0, 0);
-	o->_in_lru = true;
 	c->bytes += acct_of(o);
 }
 
@@ -398,10 +398,12 @@ cache_commit(struct cache *c, struct obj *o, time_t now)
 	/* Bucket lock first: o must still be indexed when it joins the LRU, or
 	 * a concurrent remove would leave it accounted forever. */
 	PTOK(pthread_mutex_lock(m));
-	if (o->_in_index && !o->_in_lru) {
-		o->_touched = (uint32_t)now;
+	if (o->_in_index) {
 		PTOK(pthread_mutex_lock(&c->lru_mtx));
-		lru_push_head_locked(c, o);
+		if (!evict_node_linked(&o->_ev)) {
+			o->_touched = (uint16_t)now;
+			lru_push_head_locked(c, o);
+		}
 		PTOK(pthread_mutex_unlock(&c->lru_mtx));
 	}
 	PTOK(pthread_mutex_unlock(m));
@@ -417,7 +419,6 @@ cache_commit(struct cache *c, struct obj *o, time_t now)
 				break;
 			v = obj_of_node(n);
 			/* evict_pop took it out of the set already. */
-			v->_in_lru = false;
 			c->bytes -= acct_of(v);
 			obj_ref(v);     /* keep it alive until it leaves the index */
 			victims[nv++] = v;
@@ -446,14 +447,14 @@ cache_touch(struct cache *c, struct obj *o, time_t now)
 	 * per object and only when the lock is free (an approximate order, as
 	 * Varnish's LRU_Touch). */
 	atomic_fetch_add_explicit(&o->_hits, 1, memory_order_relaxed);
-	if (o->_touched == (uint32_t)now)
+	if (o->_touched == (uint16_t)now)
 		return;
 	if (pthread_mutex_trylock(&c->lru_mtx) != 0)
 		return;
 	hits = atomic_exchange(&o->_hits, 0);
-	if (o->_in_lru && hits > 0)
+	if (evict_node_linked(&o->_ev) && hits > 0)
 		evict_touch(c->ev, &o->_ev, hits);
-	o->_touched = (uint32_t)now;
+	o->_touched = (uint16_t)now;
 	PTOK(pthread_mutex_unlock(&c->lru_mtx));
 }
 

@@ -95,7 +95,10 @@ struct disk_writer;
 struct disk_head {
 	int status;
 	unsigned flags;             /* the owner's flags, kept as given */
-	int64_t request_time;       /* time_t, seconds */
+	int64_t request_time;       /* time_t, seconds; informational: readers use
+	                             * initial_age, and a head written from a
+	                             * memory object has the response time here
+	                             * (the object keeps no request time) */
 	int64_t response_time;
 	int64_t initial_age;
 	int64_t lifetime;

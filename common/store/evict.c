@@ -39,7 +39,7 @@ struct evict {
 	uint64_t hlen, hcap;
 };
 
-static int node_cmp(const struct evict_node *a, const struct evict_node *b);
+static int heap_cmp(const struct evict_node *a, const struct evict_node *b);
 static void heap_set(struct evict *e, uint64_t i, struct evict_node *n);
 static void heap_up(struct evict *e, uint64_t i);
 static void heap_down(struct evict *e, uint64_t i);
@@ -51,8 +51,8 @@ static void list_push_head(struct evict *e, struct evict_node *n);
 static void list_insert_sorted(struct evict *e, struct evict_node *n);
 static void link_order(struct evict *e, struct evict_node *n, bool sorted);
 static void unlink_order(struct evict *e, struct evict_node *n);
-static void meta_of(const struct evict_node *n, struct evict_meta *m);
-static void meta_to(struct evict_node *n, const struct evict_meta *m);
+static void meta_of(const struct evict *e, const struct evict_node *n, struct evict_meta *m);
+static void meta_to(const struct evict *e, struct evict_node *n, const struct evict_meta *m);
 
 /* ---------------------------------------------------------------- policy names */
 
@@ -134,27 +134,38 @@ evict_meta_cmp(const struct evict_meta *a, const struct evict_meta *b)
 
 /* ---------------------------------------------------------------- the set */
 
+/* A node keeps what its policy's order needs (see evict.h): lru's prio is
+ * its last access, and it counts nothing (freq reads as 1). */
 static void
-meta_of(const struct evict_node *n, struct evict_meta *m)
+meta_of(const struct evict *e, const struct evict_node *n, struct evict_meta *m)
 {
 	m->last = n->_last;
-	m->prio = n->_prio;
-	m->freq = n->_freq;
+	if (e->clk.policy == EVICT_LFU) {
+		m->prio = n->_u.h.prio;
+		m->freq = n->_u.h.freq;
+	} else {
+		m->prio = n->_last;
+		m->freq = 1;
+	}
 }
 
+/* Only lfu's fields: an lru node's links are left as they are. */
 static void
-meta_to(struct evict_node *n, const struct evict_meta *m)
+meta_to(const struct evict *e, struct evict_node *n, const struct evict_meta *m)
 {
 	n->_last = m->last;
-	n->_prio = m->prio;
-	n->_freq = m->freq;
+	if (e->clk.policy == EVICT_LFU) {
+		n->_u.h.prio = m->prio;
+		n->_u.h.freq = m->freq;
+	}
 }
 
+/* lfu's order: (prio, last) ascending. */
 static int
-node_cmp(const struct evict_node *a, const struct evict_node *b)
+heap_cmp(const struct evict_node *a, const struct evict_node *b)
 {
-	if (a->_prio != b->_prio)
-		return a->_prio < b->_prio ? -1 : 1;
+	if (a->_u.h.prio != b->_u.h.prio)
+		return a->_u.h.prio < b->_u.h.prio ? -1 : 1;
 	if (a->_last != b->_last)
 		return a->_last < b->_last ? -1 : 1;
 	return 0;
@@ -191,7 +202,7 @@ static void
 heap_set(struct evict *e, uint64_t i, struct evict_node *n)
 {
 	e->heap[i] = n;
-	n->_u.idx = i;
+	n->_u.h.idx = (uint32_t)i;
 }
 
 static void
@@ -202,7 +213,7 @@ heap_up(struct evict *e, uint64_t i)
 	while (i > 0) {
 		uint64_t parent = (i - 1) / 2;
 
-		if (node_cmp(e->heap[parent], n) <= 0)
+		if (heap_cmp(e->heap[parent], n) <= 0)
 			break;
 		heap_set(e, i, e->heap[parent]);
 		i = parent;
@@ -220,9 +231,9 @@ heap_down(struct evict *e, uint64_t i)
 
 		if (c >= e->hlen)
 			break;
-		if (c + 1 < e->hlen && node_cmp(e->heap[c + 1], e->heap[c]) < 0)
+		if (c + 1 < e->hlen && heap_cmp(e->heap[c + 1], e->heap[c]) < 0)
 			c++;
-		if (node_cmp(n, e->heap[c]) <= 0)
+		if (heap_cmp(n, e->heap[c]) <= 0)
 			break;
 		heap_set(e, i, e->heap[c]);
 		i = c;
@@ -233,7 +244,7 @@ heap_down(struct evict *e, uint64_t i)
 static void
 heap_fix(struct evict *e, uint64_t i)
 {
-	if (i > 0 && node_cmp(e->heap[i], e->heap[(i - 1) / 2]) < 0)
+	if (i > 0 && heap_cmp(e->heap[i], e->heap[(i - 1) / 2]) < 0)
 		heap_up(e, i);
 	else
 		heap_down(e, i);
@@ -246,6 +257,7 @@ heap_push(struct evict *e, struct evict_node *n)
 		e->hcap = e->hcap ? e->hcap * 2 : 64;
 		e->heap = xrealloc(e->heap, e->hcap * sizeof *e->heap);
 	}
+	VAS_ASSERT(e->hlen < UINT32_MAX); /* the slot is 32 bits */
 	heap_set(e, e->hlen++, n);
 	heap_up(e, e->hlen - 1);
 }
@@ -253,7 +265,7 @@ heap_push(struct evict *e, struct evict_node *n)
 static void
 heap_del(struct evict *e, struct evict_node *n)
 {
-	uint64_t i = n->_u.idx;
+	uint64_t i = n->_u.h.idx;
 	struct evict_node *last;
 
 	VAS_ASSERT(i < e->hlen && e->heap[i] == n);
@@ -263,7 +275,7 @@ heap_del(struct evict *e, struct evict_node *n)
 		heap_set(e, i, last);
 		heap_fix(e, i);
 	}
-	n->_u.idx = 0;
+	n->_u.h.idx = 0;
 }
 
 /* -- lru list */
@@ -294,13 +306,13 @@ list_push_head(struct evict *e, struct evict_node *n)
 		e->tail = n;
 }
 
-/* Insert keeping the list in descending (prio, last) from the head. */
+/* Insert keeping the list in descending last (lru's prio) from the head. */
 static void
 list_insert_sorted(struct evict *e, struct evict_node *n)
 {
 	struct evict_node *at = e->head;
 
-	while (at != NULL && node_cmp(at, n) > 0)
+	while (at != NULL && at->_last > n->_last)
 		at = at->_u.l.next;
 	if (at == e->head) {
 		list_push_head(e, n);
@@ -341,12 +353,15 @@ unlink_order(struct evict *e, struct evict_node *n)
 }
 
 static void
-add_node(struct evict *e, struct evict_node *n, uint64_t size, unsigned flags, bool sorted)
+add_node(struct evict *e, struct evict_node *n, uint64_t size, unsigned flags,
+    const struct evict_meta *m, bool sorted)
 {
+	VAS_ASSERT(size < (UINT64_C(1) << 62)); /* the width of _size */
+	memset(&n->_u, 0, sizeof n->_u);
+	meta_to(e, n, m);
 	n->_size = size;
 	n->_pinned = (flags & EVICT_PIN) != 0;
 	n->_linked = 1;
-	memset(&n->_u, 0, sizeof n->_u);
 	e->bytes += size;
 	e->entries++;
 	if (n->_pinned) {
@@ -365,8 +380,7 @@ evict_insert(struct evict *e, struct evict_node *n, uint64_t size, unsigned flag
 	CHECK_OBJ_NOTNULL(e, EVICT_MAGIC);
 	AN(n);
 	evict_meta_new(&e->clk, &m, freq);
-	meta_to(n, &m);
-	add_node(e, n, size, flags, false);
+	add_node(e, n, size, flags, &m, false);
 }
 
 void
@@ -375,10 +389,9 @@ evict_restore(struct evict *e, struct evict_node *n, uint64_t size, unsigned fla
 {
 	CHECK_OBJ_NOTNULL(e, EVICT_MAGIC);
 	AN(n);
-	meta_to(n, m);
 	if (e->clk.tick <= m->last)
 		e->clk.tick = m->last + 1;
-	add_node(e, n, size, flags, true);
+	add_node(e, n, size, flags, m, true);
 }
 
 void
@@ -388,13 +401,13 @@ evict_touch(struct evict *e, struct evict_node *n, uint32_t hits)
 
 	CHECK_OBJ_NOTNULL(e, EVICT_MAGIC);
 	AN(n->_linked);
-	meta_of(n, &m);
+	meta_of(e, n, &m);
 	evict_meta_hit(&e->clk, &m, hits);
-	meta_to(n, &m);
+	meta_to(e, n, &m);
 	if (n->_pinned)
 		return;
 	if (e->clk.policy == EVICT_LFU) {
-		heap_fix(e, n->_u.idx);
+		heap_fix(e, n->_u.h.idx);
 	} else if (e->head != n) {
 		list_unlink(e, n);
 		list_push_head(e, n);
@@ -436,9 +449,9 @@ evict_set_pinned(struct evict *e, struct evict_node *n, bool pinned)
 		n->_pinned = 0;
 		e->pinned_bytes -= n->_size;
 		e->pinned_entries--;
-		meta_of(n, &m);
+		meta_of(e, n, &m);
 		evict_meta_hit(&e->clk, &m, 1);
-		meta_to(n, &m);
+		meta_to(e, n, &m);
 		link_order(e, n, false);
 	}
 }
@@ -471,15 +484,16 @@ evict_pop(struct evict *e, uint64_t incoming)
 	if (v == NULL)
 		return NULL;
 	evict_remove(e, v);
-	meta_of(v, &m);
+	meta_of(e, v, &m);
 	evict_clock_victim(&e->clk, &m);
 	return v;
 }
 
 void
-evict_node_meta(const struct evict_node *n, struct evict_meta *m)
+evict_node_meta(const struct evict *e, const struct evict_node *n, struct evict_meta *m)
 {
-	meta_of(n, m);
+	CHECK_OBJ_NOTNULL(e, EVICT_MAGIC);
+	meta_of(e, n, m);
 }
 
 bool

@@ -96,21 +96,30 @@ int evict_meta_cmp(const struct evict_meta *a, const struct evict_meta *b);
 #define EVICT_PIN 0x1u
 
 /* Embedded in the owner's entry; fields are the evict module's (under the
- * owner's lock). 48 bytes on LP64. Zero it (or never mind: evict_insert
- * sets every field) before the first insert. */
+ * owner's lock). 32 bytes on LP64. Zero it (or never mind: evict_insert
+ * sets every field) before the first insert.
+ *
+ * Each policy keeps only what its order needs: lru the list links and the
+ * last access (its prio is the last access; it keeps no count: nothing in
+ * its order uses one, and evict_node_meta reports freq 1), lfu the heap
+ * slot, the count and the prio. Both keep last at full width (lfu's ties
+ * and a restore compare it), so neither order ever wraps. Pinned entries
+ * are in neither order; their links or slot are unused. */
 struct evict_node {
 	union {
 		struct {
 			struct evict_node *prev, *next;
 		} l;                    /* lru list; head is hottest */
-		uint64_t idx;           /* lfu heap slot */
+		struct {
+			uint64_t prio;  /* L + freq */
+			uint32_t idx;   /* heap slot */
+			uint32_t freq;  /* saturates at EVICT_FREQ_MAX */
+		} h;                    /* lfu heap */
 	} _u;
-	uint64_t _last;
-	uint64_t _prio;
-	uint64_t _size;
-	uint32_t _freq;
-	uint8_t _pinned;
-	uint8_t _linked;                /* in the set (pinned or not) */
+	uint64_t _last;                 /* tick of the last access */
+	uint64_t _size : 62;            /* bytes (below 2^62) */
+	uint64_t _pinned : 1;
+	uint64_t _linked : 1;           /* in the set (pinned or not) */
 };
 
 struct evict;
@@ -137,8 +146,9 @@ void evict_free(struct evict **ep);
 void evict_insert(struct evict *e, struct evict_node *n, uint64_t size,
     unsigned flags, uint32_t freq);
 /* Add n with persisted state m (restart). For lru, restoring in ascending
- * m->last order is O(1) each; any order is correct. The clock's tick is
- * raised past m->last. */
+ * m->last order is O(1) each; any order is correct; lru orders by m->last
+ * alone (its prio, see evict_meta_rebase) and keeps no freq. The clock's
+ * tick is raised past m->last. */
 void evict_restore(struct evict *e, struct evict_node *n, uint64_t size,
     unsigned flags, const struct evict_meta *m);
 /* Record hits accesses (at least 1) to n, which is in the set. */
@@ -161,8 +171,8 @@ struct evict_node *evict_pop(struct evict *e, uint64_t incoming);
 /* The coldest unpinned entry, left in the set; NULL if none. */
 struct evict_node *evict_peek(const struct evict *e);
 
-/* n's state, for persisting it. */
-void evict_node_meta(const struct evict_node *n, struct evict_meta *m);
+/* n's state in e, for persisting it (lru: prio is last, freq 1). */
+void evict_node_meta(const struct evict *e, const struct evict_node *n, struct evict_meta *m);
 bool evict_node_linked(const struct evict_node *n);
 
 void evict_get_clock(const struct evict *e, struct evict_clock *c);

@@ -105,22 +105,22 @@ obj_unref(struct obj **op)
 	if (old > 1)
 		return;
 	AZ(o->_in_index);
-	AZ(o->_in_lru);
+	AZ(evict_node_linked(&o->_ev));
 	AZ(o->_fs != NULL && o->_fs->readers != NULL);
 	hdrs_fini(&o->hdrs);
 	free(o->data);
-	free(o->_fs);
 	if (o->key != o->_kbuf)
 		free(o->key);
-	if ((o->flags & OBJF_FILE) && o->_file != NULL) {
-		obj_chunks_free(o->_file->head);
-		if (o->_file->fd >= 0)
-			close(o->_file->fd);
-		free(o->_file);
-	} else if ((o->flags & OBJF_MARKER) && o->_marker != NULL) {
-		free(o->_marker->vhashes);
-		free(o->_marker);
+	if ((o->flags & OBJF_FILE) && o->_fs->file != NULL) {
+		obj_chunks_free(o->_fs->file->head);
+		if (o->_fs->file->fd >= 0)
+			close(o->_fs->file->fd);
+		free(o->_fs->file);
+	} else if ((o->flags & OBJF_MARKER) && o->_fs->marker != NULL) {
+		free(o->_fs->marker->vhashes);
+		free(o->_fs->marker);
 	}
+	free(o->_fs);
 	o->magic = 0;
 	free(o);
 }
@@ -138,7 +138,12 @@ obj_set_key(struct obj *o, char *newkey, size_t newlen)
 int64_t
 obj_expected_len(const struct obj *o)
 {
-	return o->_fs != NULL ? o->_fs->expected_len : (int64_t)o->len;
+	int64_t n;
+
+	obj_lock(o);
+	n = o->_fs != NULL ? o->_fs->expected_len : (int64_t)o->len;
+	obj_unlock(o);
+	return n;
 }
 
 void
@@ -166,7 +171,9 @@ obj_base(struct obj *o)
 }
 
 /* The fill state goes once the object is finished and nobody reads it
- * through obj_read_locked; returns it for the caller to free unlocked. */
+ * through obj_read_locked; returns it for the caller to free unlocked. A
+ * file body or marker keeps the block (its file or marker hangs off it),
+ * reset to what obj_attach would make of a finished, unread object. */
 static struct obj_fs *
 fs_release_locked(struct obj *o)
 {
@@ -175,6 +182,13 @@ fs_release_locked(struct obj *o)
 	if (fs == NULL || (o->state != OBJ_COMPLETE && o->state != OBJ_FAILED) ||
 	    fs->readers != NULL || fs->fill_ops != NULL)
 		return NULL;
+	if (o->flags & (OBJF_FILE | OBJF_MARKER)) {
+		fs->fill = NULL;
+		fs->base = 0;
+		fs->cap = (size_t)o->len;
+		fs->expected_len = (int64_t)o->len;
+		return NULL;
+	}
 	o->_fs = NULL;
 	return fs;
 }
@@ -212,9 +226,9 @@ wake_all_locked(struct obj *o)
 			r->wake(r);
 		}
 	}
-	if ((o->flags & OBJF_FILE) && o->_file->armed) {
-		o->_file->armed = false;
-		o->_file->kick(o->_file->arg);
+	if ((o->flags & OBJF_FILE) && o->_fs->file->armed) {
+		o->_fs->file->armed = false;
+		o->_fs->file->kick(o->_fs->file->arg);
 	}
 }
 
@@ -386,12 +400,12 @@ obj_fill_file(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, int 
 	hdrs_fini(&o->hdrs);
 	o->hdrs = *hdrs;
 	hdrs_init(hdrs);
+	AN(o->_fs); /* BUSY */
 	o->flags |= flags | OBJF_FILE;
-	o->_file = f;
+	o->_fs->file = f;
 	o->len = len;
 	memcpy(o->sha, sha, DIGEST_LEN);
 	o->state = OBJ_COMPLETE;
-	AN(o->_fs); /* BUSY */
 	o->_fs->fill = NULL;
 	o->_fs->fill_ops = NULL;
 	wake_all_locked(o);
@@ -506,7 +520,7 @@ obj_attach(struct obj *o, struct obj_reader *r)
 static void
 maybe_unpause_locked(struct obj *o)
 {
-	uint64_t unread = (o->flags & OBJF_FILE) ? o->_file->queued :
+	uint64_t unread = (o->flags & OBJF_FILE) ? o->_fs->file->queued :
 	    o->len - min_reader_pos_locked(o);
 
 	if ((o->flags & OBJF_PAUSED) && o->_fs != NULL && o->_fs->fill_ops != NULL &&
@@ -625,7 +639,7 @@ obj_file_start(struct obj *o, void (*kick)(void *arg), void *arg)
 		o->data = NULL;
 		o->_fs->cap = 0;
 	}
-	o->_file = f;
+	o->_fs->file = f;
 	o->flags |= OBJF_FILE;
 	kick(arg); /* the writer opens the file now */
 	obj_unlock(o);
@@ -641,7 +655,7 @@ file_append(struct obj *o, const void *p, size_t n)
 	uint8_t *buf;
 
 	obj_lock(o);
-	f = o->_file;
+	f = o->_fs->file;
 	if (f->failed) {
 		obj_unlock(o);
 		return CDN_DECLINED;
@@ -683,7 +697,7 @@ obj_file_take(struct obj *o, enum obj_state *st)
 	struct obj_file *f;
 
 	obj_lock(o);
-	f = o->_file;
+	f = o->_fs->file;
 	AN(f);
 	c = f->head;
 	f->head = f->tail = NULL;
@@ -700,7 +714,7 @@ obj_file_written(struct obj *o, int fd, uint64_t n)
 	struct obj_file *f;
 
 	obj_lock(o);
-	f = o->_file;
+	f = o->_fs->file;
 	AN(f);
 	if (f->fd < 0 && fd >= 0) {
 		f->fd = fd;
@@ -721,12 +735,12 @@ void
 obj_file_fail(struct obj *o)
 {
 	obj_lock(o);
-	AN(o->_file);
-	o->_file->failed = true;
-	o->_file->armed = false;
-	obj_chunks_free(o->_file->head);
-	o->_file->head = o->_file->tail = NULL;
-	o->_file->queued = 0;
+	AN(o->_fs->file);
+	o->_fs->file->failed = true;
+	o->_fs->file->armed = false;
+	obj_chunks_free(o->_fs->file->head);
+	o->_fs->file->head = o->_fs->file->tail = NULL;
+	o->_fs->file->queued = 0;
 	/* A fetch paused on a full queue must wake to see the failure. */
 	maybe_unpause_locked(o);
 	wake_all_locked(o);
@@ -740,7 +754,7 @@ obj_body_ready(struct obj *o)
 
 	obj_lock(o);
 	ready = o->state == OBJ_COMPLETE && (!(o->flags & OBJF_FILE) ||
-	    (o->_file->fd >= 0 && o->_file->written == o->len));
+	    (o->_fs->file->fd >= 0 && o->_fs->file->written == o->len));
 	obj_unlock(o);
 	return ready;
 }
@@ -748,14 +762,14 @@ obj_body_ready(struct obj *o)
 int
 obj_file_fd(const struct obj *o)
 {
-	AN(o->_file);
-	return o->_file->fd;
+	AN(o->_fs->file);
+	return o->_fs->file->fd;
 }
 
 static enum obj_read
 file_read_locked(struct obj *o, struct obj_reader *r, size_t max, size_t *got)
 {
-	const struct obj_file *f = o->_file;
+	const struct obj_file *f = o->_fs->file;
 	uint64_t avail, n;
 
 	/* The last byte is held back until the fetch has checked the body,
@@ -791,11 +805,12 @@ obj_set_gen(struct obj *o, uint64_t gen)
 	obj_lock(o);
 	AZ(o->state != OBJ_BUSY);
 	AZ(o->flags & OBJF_FILE);
+	AN(o->_fs); /* BUSY */
 	if (o->flags & OBJF_MARKER) {
-		free(o->_marker->vhashes);
-		free(o->_marker);
+		free(o->_fs->marker->vhashes);
+		free(o->_fs->marker);
 	}
-	o->_marker = m;
+	o->_fs->marker = m;
 	o->flags |= OBJF_MARKER;
 	obj_unlock(o);
 }
@@ -803,7 +818,7 @@ obj_set_gen(struct obj *o, uint64_t gen)
 uint64_t
 obj_gen(const struct obj *o)
 {
-	return (o->flags & OBJF_MARKER) && o->_marker != NULL ? o->_marker->gen : 0;
+	return (o->flags & OBJF_MARKER) && o->_fs->marker != NULL ? o->_fs->marker->gen : 0;
 }
 
 bool
@@ -815,7 +830,7 @@ obj_variant_admit(struct obj *o, uint64_t h, uint64_t max)
 
 	obj_lock(o);
 	AN(o->flags & OBJF_MARKER);
-	m = o->_marker;
+	m = o->_fs->marker;
 	for (unsigned i = 0; i < m->nvariants && !ok; i++)
 		ok = m->vhashes[i] == h;
 	if (!ok && m->nvariants < max && m->vhashes == NULL) {

@@ -34,8 +34,9 @@
  * take. Times are 32-bit (seconds; unsigned, good until 2106), ages and
  * lifetimes 32-bit signed, clamped at INT32_MAX (RFC 9111 1.2.2 allows the
  * largest integer a cache can represent), statuses 16-bit. What only vary
- * markers need (generation, variant hashes) is out of line, sharing one
- * pointer with what only file bodies need.
+ * markers need (generation, variant hashes) is out of line, as is what only
+ * file bodies need, both reached through the fill state's block (_fs), which
+ * such objects keep.
  *
  * Body: bytes [base, len) are in data. base stays 0 while the object can be
  * cached; for an object that cannot, bytes every reader has consumed are
@@ -44,7 +45,7 @@
  *
  * File bodies (OBJF_FILE): an object above the memory tier's size limit that
  * goes to the disk tier keeps no body in memory. The fetch appends chunks to
- * a queue (o->_file, at most OBJ_PASS_WINDOW bytes, else the fetch pauses);
+ * a queue (o->_fs->file, at most OBJ_PASS_WINDOW bytes, else the fetch pauses);
  * one writer thread (net/fill) takes them, writes them to the disk tier's
  * temp file and reports them written; readers read the file (pread on its
  * descriptor, outside mtx) up to what is written. So every reader, however
@@ -86,7 +87,7 @@ enum obj_state { OBJ_BUSY = 0, OBJ_STREAMING, OBJ_COMPLETE, OBJ_FAILED };
 #define OBJF_HFM        0x10u /* hit-for-miss marker: go upstream, do not wait */
 #define OBJF_MARKER     0x20u /* vary marker: hdrs hold the Vary of the URL */
 #define OBJF_RELEASED   0x40u /* waited on too long: waiters go upstream themselves */
-#define OBJF_FILE       0x80u /* the body is in a file (o->_file), not in data */
+#define OBJF_FILE       0x80u /* the body is in a file (o->_fs->file), not in data */
 #define OBJF_DIGEST     0x100u /* sha was known before the body (a stored body
                                 * served again): valid from the head on */
 
@@ -155,11 +156,15 @@ struct obj_file {
 	void *arg;
 };
 
-/* What an object needs only while it fills or has readers attached: it is
- * allocated with the object and freed once the object is finished (COMPLETE
- * or FAILED) with no fill and no reader left; obj_attach brings it back.
- * Every field (mtx), except expected_len: set by the fill side before the
- * head is published, then const. */
+/* What an object keeps out of line (o->_fs): the fill state, needed only
+ * while it fills or has readers attached, and what only file bodies or vary
+ * markers need. It is allocated with the object. An object that is neither
+ * frees it once finished (COMPLETE or FAILED) with no fill and no reader
+ * left, and obj_attach brings it back; a file body or a marker keeps it for
+ * life (the fill state reset to what obj_attach would make), so o->_fs and
+ * its file or marker pointer never move once set. Every field (mtx), except
+ * expected_len: set by the fill side before the head is published, then
+ * const (and reset under mtx when finished). */
 struct obj_fs {
 	struct obj_reader *readers;
 	const struct obj_fill_ops *fill_ops;
@@ -167,6 +172,10 @@ struct obj_fs {
 	uint64_t base;              /* body bytes dropped from data (pass objects) */
 	size_t cap;                 /* bytes allocated at data */
 	int64_t expected_len;       /* Content-Length from upstream, -1 unknown */
+	union {
+		struct obj_file *file;      /* OBJF_FILE: (mtx) set once, then kept */
+		struct obj_marker *marker;  /* vary markers: set before past BUSY */
+	};
 };
 
 /* What only a vary marker has (see http/key.h). */
@@ -176,6 +185,8 @@ struct obj_marker {
 	unsigned nvariants;         /* (mtx) */
 };
 
+/* Laid out without holes: 184 bytes on LP64, so with a key of up to 31
+ * bytes inline the object is a 224-byte malloc chunk (bench/obj-mem). */
 struct obj {
 	unsigned magic;
 	atomic_uint _refcnt;
@@ -193,24 +204,26 @@ struct obj {
 	atomic_bool _refreshing;    /* a background refresh is running */
 	atomic_bool soft_purged;    /* a soft purge made it stale: revalidate before use */
 	atomic_bool _purged;        /* a purge removed it: no tier may keep it */
-	bool _in_index, _in_lru;    /* (cache) */
-	atomic_uint _hits;          /* (cache) hits not yet told to the eviction set */
-	struct hdrs hdrs;           /* stored response fields, hop-by-hop removed */
+	bool _in_index;             /* (cache) in the index; in the eviction set is
+	                             * evict_node_linked(&_ev) (cache) */
+	uint16_t _touched;          /* (cache) when _ev last heard of a hit: the
+	                             * second, mod 2^16 (only compared with now's:
+	                             * a match 18 h later delays telling the set
+	                             * of a hit, as a busy lock does) */
 	struct obj_cc rcc;          /* effective response Cache-Control */
-	uint32_t request_time, response_time;   /* seconds since the epoch */
+	/* The request time is not kept: initial_age accounts for it. */
+	uint32_t response_time;     /* seconds since the epoch */
 	int32_t initial_age;        /* corrected initial age (RFC 9111 4.2.3), clamped */
 	int32_t lifetime;           /* freshness lifetime, clamped */
-	uint32_t _touched;          /* (cache) when _ev last heard of a hit (seconds) */
+	atomic_uint _hits;          /* (cache) hits not yet told to the eviction set */
+	struct hdrs hdrs;           /* stored response fields, hop-by-hop removed */
 
 	/* (mtx) body: bytes [base, len) at data (base in _fs) */
 	uint8_t *data;
 	uint64_t len;
 	uint8_t sha[DIGEST_LEN];    /* valid once COMPLETE */
-	union {
-		struct obj_file *_file;     /* OBJF_FILE: (mtx) set once, then kept */
-		struct obj_marker *_marker; /* vary markers: set before past BUSY */
-	};
-	struct obj_fs *_fs;         /* (mtx) NULL once finished and unread */
+	struct obj_fs *_fs;         /* (mtx) NULL once finished and unread, unless
+	                             * a file body or marker (then never moves) */
 
 	/* (cache) index and LRU links */
 	struct obj *_hnext;
@@ -230,7 +243,7 @@ void obj_set_key(struct obj *o, char *newkey, size_t newlen);
 static inline uint64_t obj_hash(const struct obj *o) { return key_hash(o->key, o->keylen); }
 /* Content-Length from upstream while o fills (-1: unknown); the body's
  * length once o is finished and unread. Set by the fill side before it
- * publishes the head; read by readers attached to o. */
+ * publishes the head. obj_expected_len takes mtx. */
 int64_t obj_expected_len(const struct obj *o);
 void obj_set_expected_len(struct obj *o, int64_t len);
 /* Body bytes before this offset are gone (objects that are not kept);

@@ -3,8 +3,11 @@
  *
  * Each line is formatted into a stack buffer and written with one write(2)
  * on a file descriptor opened O_APPEND, so lines from many threads never
- * interleave. log_reopen swaps the descriptors under a mutex (SIGHUP is
- * turned into a call from the node's main thread, never from the handler).
+ * interleave. log_reopen opens each file again and dup2()s it onto the
+ * descriptor number in use (SIGHUP is turned into a call from the node's
+ * main thread, never from the handler): a writer that loaded the number
+ * writes to the old file or the new one, never to a closed or reused
+ * descriptor.
  */
 #include "config.h"
 
@@ -81,26 +84,36 @@ log_init(const char *role, const char *error_log, const char *access_log, int le
 	return CDN_OK;
 }
 
+/* Point the descriptor in *cur at path's file again (after a rotation). */
+static int
+reopen_one(const char *path, atomic_int *cur)
+{
+	int fd, old = atomic_load(cur), rc = CDN_OK;
+
+	if (open_log(path, &fd) != CDN_OK)
+		return CDN_ERR;
+	if (fd <= 2 || old <= 2) {
+		/* stderr or off: nothing was opened, or nothing to replace. */
+		if (fd > 2)
+			atomic_store(cur, fd);
+		return CDN_OK;
+	}
+	if (dup2(fd, old) < 0)
+		rc = CDN_ERR;
+	close(fd);
+	return rc;
+}
+
 int
 log_reopen(void)
 {
-	int efd = -1, afd = -1, old, rc = CDN_OK;
+	int rc = CDN_OK;
 
 	pthread_mutex_lock(&log_mtx);
-	if (open_log(error_path, &efd) == CDN_OK) {
-		old = atomic_exchange(&error_fd, efd);
-		if (old > 2)
-			close(old);
-	} else {
+	if (reopen_one(error_path, &error_fd) != CDN_OK)
 		rc = CDN_ERR;
-	}
-	if (open_log(access_path, &afd) == CDN_OK) {
-		old = atomic_exchange(&access_fd, afd);
-		if (old > 2)
-			close(old);
-	} else {
+	if (reopen_one(access_path, &access_fd) != CDN_OK)
 		rc = CDN_ERR;
-	}
 	pthread_mutex_unlock(&log_mtx);
 	return rc;
 }
