@@ -564,7 +564,7 @@ from_fd(char *buf, size_t size, size_t nitems, void *arg)
 /* The admin base URL of a peer, from the health answer of its data
  * listener ("admin": "host:port"). Cached; rediscovered after a failure. */
 static bool
-peer_admin(struct push *p, struct peer *pe, char *out, size_t len)
+peer_admin(struct push *p, struct peer *pe, char *out, size_t len, bool *fresh)
 {
 	struct membuf mb = { NULL, 0 };
 	CURL *e;
@@ -575,11 +575,15 @@ peer_admin(struct push *p, struct peer *pe, char *out, size_t len)
 	json_t *j;
 	bool ok = false;
 
+	if (fresh != NULL)
+		*fresh = false;
 	PTOK(pthread_mutex_lock(&pe->mtx));
 	snprintf(out, len, "%s", pe->admin);
 	PTOK(pthread_mutex_unlock(&pe->mtx));
 	if (out[0] != '\0')
 		return true;
+	if (fresh != NULL)
+		*fresh = true;
 	e = curl_easy_init();
 	AN(e);
 	snprintf(url, sizeof url, "%s%s", pe->url, p->cfg->health_path != NULL &&
@@ -659,13 +663,15 @@ peer_call(struct push *p, struct peer *pe, const char *method, const char *path,
 	char base[300], url[2048];
 	struct membuf mb = { NULL, 0 };
 	struct curl_slist *h = hdrs;
+	off_t off = body_fd >= 0 ? lseek(body_fd, 0, SEEK_CUR) : -1;
+	bool fresh;
 	CURL *e;
 	CURLcode rc;
 	long code = -1;
 
 	if (answer != NULL)
 		*answer = NULL;
-	if (!peer_admin(p, pe, base, sizeof base)) {
+	if (!peer_admin(p, pe, base, sizeof base, &fresh)) {
 		snprintf(why, whylen, "%s: no admin listener found (is it up?)", pe->id);
 		peer_failed(p, pe, why);
 		return -1;
@@ -689,6 +695,22 @@ peer_call(struct push *p, struct peer *pe, const char *method, const char *path,
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	}
 	rc = curl_easy_perform(e);
+	if (rc == CURLE_COULDNT_CONNECT && !fresh) {
+		/* The peer may have restarted with its admin listener on another
+		 * port: find it again, once, before calling the peer down. */
+		PTOK(pthread_mutex_lock(&pe->mtx));
+		pe->admin[0] = '\0';
+		PTOK(pthread_mutex_unlock(&pe->mtx));
+		if (peer_admin(p, pe, base, sizeof base, &fresh) &&
+		    (off < 0 || lseek(body_fd, off, SEEK_SET) == off)) {
+			snprintf(url, sizeof url, "%s%s", base, path);
+			curl_easy_setopt(e, CURLOPT_URL, url);
+			free(mb.p);
+			mb.p = NULL;
+			mb.n = 0;
+			rc = curl_easy_perform(e);
+		}
+	}
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	} else {
@@ -1599,7 +1621,7 @@ pull_from(struct push *p, struct peer *pe, const char *key, size_t keylen, uint6
 	CURLcode rc;
 	int r;
 
-	if (!peer_admin(p, pe, base, sizeof base))
+	if (!peer_admin(p, pe, base, sizeof base, NULL))
 		return CDN_ERR;
 	memset(&pl, 0, sizeof pl);
 	pl.p = p;
@@ -1651,7 +1673,7 @@ relay_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
 		if (idx[i] == p->self)
 			continue;
 		pe = &p->peers[idx[i]];
-		if (!peer_admin(p, pe, base, sizeof base))
+		if (!peer_admin(p, pe, base, sizeof base, NULL))
 			continue;
 		snprintf(url, sizeof url, "%s/push%s", base, q->key);
 		memset(&pl, 0, sizeof pl);

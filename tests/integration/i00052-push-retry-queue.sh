@@ -78,6 +78,9 @@ step "s2 with a full disk keeps refusing: parked after 3 attempts, shown in /sta
 stop_node s2
 start_s2 --disk-size 64K
 head -c 300000 /dev/urandom >"$WORK/b.bin"
+# s1's heartbeats may still mark the restart as an outage (2 failures 1 s
+# apart) and then need 2 good probes: let that settle, then wait for up.
+sleep 3
 wait_for 10 sh -c "[ \"\$(curl -s -H 'Authorization: Bearer $TOKEN' $s1_ADMIN/stats | python3 -c 'import json,sys; print([p[\"up\"] for p in json.load(sys.stdin)[\"push\"][\"peers\"]][0])')\" = True ]" ||
 	fail "s1 does not see s2 up"
 key=$(leader_key /q/b "$WORK/b.bin") || die "s1 never led a key"
