@@ -244,11 +244,20 @@ xb_fini(struct xbloom *b)
 	memset(b, 0, sizeof *b);
 }
 
+/* The two hashes whose combinations h1 + i * h2 pick the k bits. */
+static void
+xb_hashes(const struct xbloom *b, const void *p, size_t n, uint64_t *h1, uint64_t *h2)
+{
+	*h1 = bloom_hash64(p, n, b->seed);
+	*h2 = bloom_hash64(p, n, b->seed ^ 0x9e3779b97f4a7c15ull) | 1;
+}
+
 static void
 xb_add(struct xbloom *b, const void *p, size_t n)
 {
-	uint64_t h1 = bloom_hash64(p, n, b->seed), h2 = bloom_hash64(p, n, b->seed ^ 0x9e3779b97f4a7c15ull) | 1;
+	uint64_t h1, h2;
 
+	xb_hashes(b, p, n, &h1, &h2);
 	for (unsigned i = 0; i < b->k; i++) {
 		uint64_t bit = (h1 + i * h2) % b->m;
 
@@ -263,8 +272,7 @@ xb_maybe(const struct xbloom *b, const void *p, size_t n)
 
 	if (b->bits == NULL)
 		return false;
-	h1 = bloom_hash64(p, n, b->seed);
-	h2 = bloom_hash64(p, n, b->seed ^ 0x9e3779b97f4a7c15ull) | 1;
+	xb_hashes(b, p, n, &h1, &h2);
 	for (unsigned i = 0; i < b->k; i++) {
 		uint64_t bit = (h1 + i * h2) % b->m;
 
@@ -489,6 +497,17 @@ reconcile_disk_row(void *arg, const char *key, size_t keylen, const uint8_t *sha
 	return CDN_OK;
 }
 
+/* Does the disk tier hold key? (disk_file_of answers CDN_INVAL, buffer too
+ * small, when the row exists: a presence test without a file path.) */
+static bool
+on_disk(struct push *p, const char *key, size_t keylen)
+{
+	char path[16];
+
+	return disk_maybe(p->disk, key, keylen) &&
+	    disk_file_of(p->disk, key, keylen, path, sizeof path) != CDN_NOTFOUND;
+}
+
 /* Catalog entries whose bytes are not on disk: repaired by the sync thread. */
 static void
 find_missing(struct push *p)
@@ -509,14 +528,8 @@ find_missing(struct push *p)
 		PTOK(pthread_rwlock_rdlock(&p->local_lk));
 		bloom_add(p->local, k, kl);
 		PTOK(pthread_rwlock_unlock(&p->local_lk));
-		if (disk_maybe(p->disk, k, kl)) {
-			char path[16];
-
-			/* disk_file_of answers CDN_INVAL (buffer too small) when
-			 * the row exists: a cheap presence test. */
-			if (disk_file_of(p->disk, k, kl, path, sizeof path) != CDN_NOTFOUND)
-				continue;
-		}
+		if (on_disk(p, k, kl))
+			continue;
 		if (p->nmissing == cap) {
 			cap = cap ? cap * 2 : 64;
 			p->missing = xrealloc(p->missing, cap * sizeof *p->missing);
@@ -765,45 +778,12 @@ peer_by_id(struct push *p, const char *id)
 
 /* ---------------------------------------------------------------- answers */
 
+/* Pass on another shield's answer (a forwarded PUT or DELETE) as it is. */
 static enum MHD_Result
-send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+relay(struct MHD_Connection *c, long code, const char *answer)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
-	size_t n = strlen(s);
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	json_decref(j);
-	s = xrealloc(s, n + 2);
-	s[n] = '\n';
-	s[n + 1] = '\0';
-	r = MHD_create_response_from_buffer(n + 1, s, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result
-send_error(struct MHD_Connection *c, unsigned status, const char *msg)
-{
-	return send_json(c, status, json_pack("{s:s}", "error", msg));
-}
-
-static enum MHD_Result
-send_raw(struct MHD_Connection *c, long status, const char *body)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	size_t n = body != NULL ? strlen(body) : 0;
-
-	r = MHD_create_response_from_buffer(n, (void *)(body != NULL ? body : ""),
-	    MHD_RESPMEM_MUST_COPY);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	ret = MHD_queue_response(c, (unsigned)status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return admin_send_text(c, (unsigned)code, "application/json",
+	    xstrdup(answer != NULL ? answer : ""));
 }
 
 /* Tell every tier below (and this node's memory tier) that key changed:
@@ -1083,12 +1063,12 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 	int alg, rc;
 
 	if (cd == NULL) {
-		*ret = send_error(c, 400, "Content-Digest: sha-256=:BASE64: is required (RFC 9530)");
+		*ret = admin_send_error(c, 400, "Content-Digest: sha-256=:BASE64: is required (RFC 9530)");
 		return true;
 	}
 	rc = digest_field_parse_any(cd, &alg, d);
 	if (rc != CDN_OK || alg != DIGEST_SHA256) {
-		*ret = send_error(c, 400, rc == CDN_OK ? "Content-Digest: send a sha-256 member" :
+		*ret = admin_send_error(c, 400, "%s", rc == CDN_OK ? "Content-Digest: send a sha-256 member" :
 		    "Content-Digest is malformed (expected sha-256=:BASE64:)");
 		return true;
 	}
@@ -1099,7 +1079,7 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 		errno = 0;
 		q->declared = strtoull(cl, &end, 10);
 		if (errno != 0 || *end != '\0') {
-			*ret = send_error(c, 400, "bad Content-Length");
+			*ret = admin_send_error(c, 400, "bad Content-Length");
 			return true;
 		}
 	}
@@ -1107,7 +1087,7 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 		atomic_fetch_add(&p->too_big, 1);
 		snprintf(why, sizeof why, "body of %llu bytes is over the limit of %llu (push.max_size)",
 		    (unsigned long long)q->declared, (unsigned long long)p->cfg->push_max_size);
-		*ret = send_error(c, 413, why);
+		*ret = admin_send_error(c, 413, "%s", why);
 		return true;
 	}
 	memset(&q->m, 0, sizeof q->m);
@@ -1118,7 +1098,7 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 	if ((v = hdr(c, "Surrogate-Key")) != NULL)
 		snprintf(q->m.skey, sizeof q->m.skey, "%s", v);
 	if (!field_ok(q->m.ctype) || !field_ok(q->m.cc) || !field_ok(q->m.skey)) {
-		*ret = send_error(c, 400, "control characters in Content-Type, Cache-Control or "
+		*ret = admin_send_error(c, 400, "control characters in Content-Type, Cache-Control or "
 		    "Surrogate-Key");
 		return true;
 	}
@@ -1131,7 +1111,7 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 		v = hdr(c, H_VERSION);
 		q->version = v != NULL ? strtoull(v, NULL, 10) : 0;
 		if (q->version == 0) {
-			*ret = send_error(c, 400, "a replica write needs " H_VERSION);
+			*ret = admin_send_error(c, 400, "a replica write needs " H_VERSION);
 			return true;
 		}
 		if (cat_get(p, q->key, q->keylen, &e) == CDN_OK && e.found && (e.ver > q->version ||
@@ -1147,7 +1127,7 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 			snprintf(q->spool, sizeof q->spool, "%s/push-spool/in.XXXXXX", p->cfg->cache_dir);
 			q->spool_fd = mkstemp(q->spool);
 			if (q->spool_fd < 0) {
-				*ret = send_error(c, 507, "cannot spool the body (disk full?)");
+				*ret = admin_send_error(c, 507, "cannot spool the body (disk full?)");
 				return true;
 			}
 			digest_init(&q->dg);
@@ -1159,12 +1139,12 @@ put_begin(struct push *p, struct MHD_Connection *c, struct preq *q, enum MHD_Res
 	rc = disk_write_start(p->disk, q->key, q->keylen, q->declared, &q->w);
 	if (rc == CDN_TOOBIG) {
 		atomic_fetch_add(&p->disk_full, 1);
-		*ret = send_error(c, 507, "no room for the object in the disk tier (--disk-size is "
+		*ret = admin_send_error(c, 507, "no room for the object in the disk tier (--disk-size is "
 		    "taken by pinned objects)");
 		return true;
 	}
 	if (rc != CDN_OK) {
-		*ret = send_error(c, 500, "cannot store the object (see the node's log)");
+		*ret = admin_send_error(c, 500, "cannot store the object (see the node's log)");
 		return true;
 	}
 	q->mode = PM_STORE;
@@ -1239,14 +1219,14 @@ put_commit(struct push *p, struct MHD_Connection *c, struct preq *q)
 	PTOK(pthread_mutex_lock(key_lock(p, q->hash)));
 	if (cat_get(p, q->key, q->keylen, &e) != CDN_OK) {
 		PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
-		return send_error(c, 500, "push catalog unreadable (see the node's log)");
+		return admin_send_error(c, 500, "push catalog unreadable (see the node's log)");
 	}
 	if (q->replica) {
 		ver = q->version;
 		if (e.found && e.ver >= ver) {
 			PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
 			disk_write_abort(&q->w);
-			return send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "held", 1));
+			return admin_send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "held", 1));
 		}
 	} else {
 		ver = now_us();
@@ -1258,14 +1238,14 @@ put_commit(struct push *p, struct MHD_Connection *c, struct preq *q)
 	if (rc == CDN_INVAL) {
 		atomic_fetch_add(&p->mismatches, 1);
 		log_msg(LVL_WARN, "push of %s refused: body does not match its Content-Digest", q->key);
-		return send_json(c, 400, mismatch_json(q->want, got));
+		return admin_send_json(c, 400, mismatch_json(q->want, got));
 	}
 	if (rc == CDN_TOOBIG) {
 		atomic_fetch_add(&p->disk_full, 1);
-		return send_error(c, 507, "no room for the object in the disk tier");
+		return admin_send_error(c, 507, "no room for the object in the disk tier");
 	}
 	if (rc != CDN_OK)
-		return send_error(c, 500, "cannot store the object (see the node's log)");
+		return admin_send_error(c, 500, "cannot store the object (see the node's log)");
 	digest_field(q->want, field);
 	if (q->replica) {
 		atomic_fetch_add(&p->replica_puts, 1);
@@ -1275,7 +1255,7 @@ put_commit(struct push *p, struct MHD_Connection *c, struct preq *q)
 			announce(p, q->key, q->keylen);
 		else
 			cache_purge_url(p->cache, q->key, q->keylen);
-		return send_json(c, 201, json_pack("{s:s,s:I,s:s}", "key", q->key, "size",
+		return admin_send_json(c, 201, json_pack("{s:s,s:I,s:s}", "key", q->key, "size",
 		    (json_int_t)q->got, "digest", field));
 	}
 	atomic_fetch_add(&p->puts, 1);
@@ -1291,9 +1271,9 @@ put_commit(struct push *p, struct MHD_Connection *c, struct preq *q)
 	if (acks < wanted) {
 		json_object_set_new(ans, "error", json_string("stored on fewer replicas than the write "
 		    "quorum; the missing copies are retried"));
-		return send_json(c, 503, ans);
+		return admin_send_json(c, 503, ans);
 	}
-	return send_json(c, 201, ans);
+	return admin_send_json(c, 201, ans);
 }
 
 /* A non-leader's end of a PUT: the spooled body goes to the key's leader
@@ -1311,7 +1291,7 @@ put_forward(struct push *p, struct MHD_Connection *c, struct preq *q)
 	q->dg_live = false;
 	if (memcmp(got, q->want, DIGEST_LEN) != 0) {
 		atomic_fetch_add(&p->mismatches, 1);
-		return send_json(c, 400, mismatch_json(q->want, got));
+		return admin_send_json(c, 400, mismatch_json(q->want, got));
 	}
 	n = replicas_of(p, q->hash, true, idx);
 	for (unsigned i = 0; i < n; i++) {
@@ -1331,7 +1311,7 @@ put_forward(struct push *p, struct MHD_Connection *c, struct preq *q)
 				rc = disk_write_append(q->w, buf, (size_t)r);
 			if (rc != CDN_OK) {
 				disk_write_abort(&q->w);
-				return send_error(c, rc == CDN_TOOBIG ? 507 : 500,
+				return admin_send_error(c, rc == CDN_TOOBIG ? 507 : 500,
 				    "cannot store the object here");
 			}
 			return put_commit(p, c, q);
@@ -1360,11 +1340,11 @@ put_forward(struct push *p, struct MHD_Connection *c, struct preq *q)
 			continue; /* unreachable: the next live replica leads */
 		}
 		atomic_fetch_add(&p->forwarded, 1);
-		ret = send_raw(c, code, answer);
+		ret = relay(c, code, answer);
 		free(answer);
 		return ret;
 	}
-	return send_json(c, 503, json_pack("{s:s,s:s}", "error", "no replica of this key could "
+	return admin_send_json(c, 503, json_pack("{s:s,s:s}", "error", "no replica of this key could "
 	    "be reached", "last", why));
 }
 
@@ -1445,7 +1425,7 @@ do_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
 	if (read_local(p, c, q, head, &ret))
 		return ret;
 	if (local)
-		return send_error(c, 404, "not held here");
+		return admin_send_error(c, 404, "not held here");
 	/* Not a replica of the key (N smaller than the tier): the replicas
 	 * answer, and no extra copy is made here. */
 	if (!is_replica(p, q->hash))
@@ -1454,7 +1434,7 @@ do_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
 	 * bring it from another replica, then answer. */
 	if (push_repair(p, q->key, q->keylen) == CDN_OK && read_local(p, c, q, head, &ret))
 		return ret;
-	return send_error(c, 404, "no such pushed object");
+	return admin_send_error(c, 404, "no such pushed object");
 }
 
 static enum MHD_Result
@@ -1486,7 +1466,7 @@ do_delete(struct push *p, struct MHD_Connection *c, struct preq *q)
 				free(answer);
 				continue;
 			}
-			ret = send_raw(c, code, answer);
+			ret = relay(c, code, answer);
 			free(answer);
 			return ret;
 		}
@@ -1494,19 +1474,19 @@ do_delete(struct push *p, struct MHD_Connection *c, struct preq *q)
 	PTOK(pthread_mutex_lock(key_lock(p, q->hash)));
 	if (cat_get(p, q->key, q->keylen, &e) != CDN_OK) {
 		PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
-		return send_error(c, 500, "push catalog unreadable (see the node's log)");
+		return admin_send_error(c, 500, "push catalog unreadable (see the node's log)");
 	}
 	if (q->replica) {
 		v = hdr(c, H_VERSION);
 		ver = v != NULL ? strtoull(v, NULL, 10) : 0;
 		if (ver == 0 || (e.found && e.ver >= ver)) {
 			PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
-			return send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "held", 1));
+			return admin_send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "held", 1));
 		}
 	} else {
 		if (!e.found || e.deleted) {
 			PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
-			return send_error(c, 404, "no such pushed object");
+			return admin_send_error(c, 404, "no such pushed object");
 		}
 		ver = now_us();
 		if (ver <= e.ver)
@@ -1514,7 +1494,7 @@ do_delete(struct push *p, struct MHD_Connection *c, struct preq *q)
 	}
 	if (cat_put(p, q->key, q->keylen, ver, NULL, 0, true) != CDN_OK) {
 		PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
-		return send_error(c, 500, "cannot record the delete (see the node's log)");
+		return admin_send_error(c, 500, "cannot record the delete (see the node's log)");
 	}
 	disk_remove(p->disk, q->key, q->keylen);
 	PTOK(pthread_mutex_unlock(key_lock(p, q->hash)));
@@ -1524,12 +1504,12 @@ do_delete(struct push *p, struct MHD_Connection *c, struct preq *q)
 			announce(p, q->key, q->keylen);
 		else
 			cache_purge_url(p->cache, q->key, q->keylen);
-		return send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "deleted", 1));
+		return admin_send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "deleted", 1));
 	}
 	announce(p, q->key, q->keylen);
 	reps = json_array();
 	acks = replicate(p, q->key, q->keylen, reps);
-	return send_json(c, acks >= p->w ? 200 : 503, json_pack("{s:s,s:b,s:I,s:o,s:i,s:i}",
+	return admin_send_json(c, acks >= p->w ? 200 : 503, json_pack("{s:s,s:b,s:I,s:o,s:i,s:i}",
 	    "key", q->key, "deleted", 1, "version", (json_int_t)ver, "replicas", reps,
 	    "acked", (int)acks, "wanted", (int)p->w));
 }
@@ -1705,16 +1685,7 @@ relay_read(struct push *p, struct MHD_Connection *c, struct preq *q, bool head)
 		MHD_destroy_response(r);
 		return ret;
 	}
-	return send_error(c, 404, "no such pushed object");
-}
-
-static bool
-on_disk(struct push *p, const char *key, size_t keylen)
-{
-	char path[16];
-
-	return disk_maybe(p->disk, key, keylen) &&
-	    disk_file_of(p->disk, key, keylen, path, sizeof path) != CDN_NOTFOUND;
+	return admin_send_error(c, 404, "no such pushed object");
 }
 
 bool
@@ -1918,7 +1889,7 @@ do_sync(struct push *p, struct MHD_Connection *c, struct preq *q)
 
 	if (pe == NULL || xb_from_json(&theirs, json_object_get(j, "filter")) != CDN_OK) {
 		json_decref(j);
-		return send_error(c, 400, pe == NULL && node != NULL ? "that node is not a peer of "
+		return admin_send_error(c, 400, "%s", pe == NULL && node != NULL ? "that node is not a peer of "
 		    "this tier (check --peer)" : "expected {\"node\":ID,\"filter\":{...}}");
 	}
 	json_decref(j);
@@ -1948,7 +1919,7 @@ do_sync(struct push *p, struct MHD_Connection *c, struct preq *q)
 	for (size_t k = 0; k < l.n; k++)
 		free(l.rows[k].key);
 	free(l.rows);
-	return send_json(c, 200, ans);
+	return admin_send_json(c, 200, ans);
 }
 
 /* One round: every live peer is sent our filter and sends back what we
@@ -2085,25 +2056,25 @@ push_handle(void *arg, struct MHD_Connection *c, const char *raw, const char *me
 		*state = q;
 		if (!atomic_load(&p->started)) {
 			q->mode = PM_DISCARD;
-			return send_error(c, 503, "this shield is starting");
+			return admin_send_error(c, 503, "this shield is starting");
 		}
 		if (strcmp(raw, "/push-sync") == 0) {
 			if (strcmp(method, "POST") != 0) {
 				q->mode = PM_DISCARD;
-				return send_error(c, 405, "use POST for /push-sync");
+				return admin_send_error(c, 405, "use POST for /push-sync");
 			}
 			q->mode = PM_BODY;
 			return MHD_YES;
 		}
 		if (strncmp(raw, "/push/", 6) != 0) {
 			q->mode = PM_DISCARD;
-			return send_error(c, 404, "use /push/KEY (KEY: the path edges serve, e.g. "
+			return admin_send_error(c, 404, "use /push/KEY (KEY: the path edges serve, e.g. "
 			    "/push/img/logo.png)");
 		}
 		if (!push_key_ok(raw + 5, strlen(raw + 5), why, sizeof why)) {
 			atomic_fetch_add(&p->rejected, 1);
 			q->mode = PM_DISCARD;
-			return send_error(c, 400, why);
+			return admin_send_error(c, 400, "%s", why);
 		}
 		q->key = xstrdup(raw + 5);
 		q->keylen = strlen(q->key);
@@ -2119,7 +2090,7 @@ push_handle(void *arg, struct MHD_Connection *c, const char *raw, const char *me
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
 		    strcmp(method, "DELETE") != 0) {
 			q->mode = PM_DISCARD;
-			return send_error(c, 405, "use PUT, GET, HEAD or DELETE on /push/KEY");
+			return admin_send_error(c, 405, "use PUT, GET, HEAD or DELETE on /push/KEY");
 		}
 		/* Answered on the next call: an answer on the first call would
 		 * close the connection, and uploads reuse theirs. */
@@ -2149,10 +2120,10 @@ push_handle(void *arg, struct MHD_Connection *c, const char *raw, const char *me
 		if (q->err_status == 1)
 			return MHD_YES; /* answered on the first call */
 		if (q->err_status == 200)
-			return send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "held", 1));
+			return admin_send_json(c, 200, json_pack("{s:s,s:b}", "key", q->key, "held", 1));
 		if (q->err_status == 0)
 			return MHD_YES;
-		return send_error(c, q->err_status, q->err);
+		return admin_send_error(c, q->err_status, "%s", q->err);
 	case PM_BODY:
 		return do_sync(p, c, q);
 	case PM_STORE:

@@ -251,8 +251,8 @@ mono_ms(void)
 
 /* ---------------------------------------------------------------- answers */
 
-static enum MHD_Result
-send_text(struct MHD_Connection *c, unsigned status, const char *ctype, char *body)
+enum MHD_Result
+admin_send_text(struct MHD_Connection *c, unsigned status, const char *ctype, char *body)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -271,8 +271,8 @@ send_text(struct MHD_Connection *c, unsigned status, const char *ctype, char *bo
 	return ret;
 }
 
-static enum MHD_Result
-send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+enum MHD_Result
+admin_send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT);
 	size_t n;
@@ -284,15 +284,11 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 	s = xrealloc(s, n + 2);
 	s[n] = '\n';
 	s[n + 1] = '\0';
-	return send_text(c, status, "application/json", s);
+	return admin_send_text(c, status, "application/json", s);
 }
 
-static enum MHD_Result
-send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
-send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+enum MHD_Result
+admin_send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -300,7 +296,7 @@ send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return send_json(c, status, json_pack("{s:s,s:i}", "error", msg, "status", (int)status));
+	return admin_send_json(c, status, json_pack("{s:s,s:i}", "error", msg, "status", (int)status));
 }
 
 static enum MHD_Result
@@ -550,18 +546,19 @@ body_json(struct MHD_Connection *c, struct areq *q, enum MHD_Result *ret)
 	json_t *j;
 
 	if (q->len == 0) {
-		*ret = send_error(c, 400, "empty body: send a JSON object (Content-Type: application/json)");
+		*ret = admin_send_error(c, 400,
+		    "empty body: send a JSON object (Content-Type: application/json)");
 		return NULL;
 	}
 	j = json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &err);
 	if (j == NULL) {
-		*ret = send_error(c, 400, "malformed JSON at line %d, column %d: %s", err.line,
+		*ret = admin_send_error(c, 400, "malformed JSON at line %d, column %d: %s", err.line,
 		    err.column, err.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		*ret = send_error(c, 400, "expected a JSON object");
+		*ret = admin_send_error(c, 400, "expected a JSON object");
 		return NULL;
 	}
 	return j;
@@ -583,13 +580,13 @@ do_purge(struct admin *a, struct MHD_Connection *c, struct areq *q)
 		return ret;
 	if (purge_spec_parse(j, extra, &s, why, sizeof why) != CDN_OK) {
 		json_decref(j);
-		return send_error(c, 400, "%s", why);
+		return admin_send_error(c, 400, "%s", why);
 	}
 	w = json_object_get(j, "wait");
 	t = json_object_get(j, "timeout_ms");
 	if ((w != NULL && !json_is_boolean(w)) ||
 	    (t != NULL && (!json_is_integer(t) || json_integer_value(t) <= 0))) {
-		ret = send_error(c, 400, "\"wait\" must be true or false, \"timeout_ms\" a positive "
+		ret = admin_send_error(c, 400, "\"wait\" must be true or false, \"timeout_ms\" a positive "
 		    "number of milliseconds");
 		goto Out;
 	}
@@ -597,13 +594,13 @@ do_purge(struct admin *a, struct MHD_Connection *c, struct areq *q)
 	if (t != NULL && (uint64_t)json_integer_value(t) < timeout)
 		timeout = (uint64_t)json_integer_value(t);
 	if ((ctl = ctl_acquire()) == NULL) {
-		ret = send_error(c, 503, "this node has no cache control plane (router role, or "
+		ret = admin_send_error(c, 503, "this node has no cache control plane (router role, or "
 		    "shutting down)");
 		goto Out;
 	}
 	ans = ctl_purge(ctl, &s, wait);
 	if (ans == NULL) {
-		ret = send_error(c, 500, "the purge was applied here but could not be logged, so "
+		ret = admin_send_error(c, 500, "the purge was applied here but could not be logged, so "
 		    "children were not told; see the error log");
 		goto Out;
 	}
@@ -611,7 +608,7 @@ do_purge(struct admin *a, struct MHD_Connection *c, struct areq *q)
 		json_object_set_new(ans, "receipts", ctl_wait_receipts(ctl,
 		    json_string_value(json_object_get(ans, "event")),
 		    (uint64_t)json_integer_value(json_object_get(ans, "time_ms")), timeout));
-	ret = send_json(c, 200, ans);
+	ret = admin_send_json(c, 200, ans);
 Out:
 	ctl_release(&ctl);
 	purge_spec_fini(&s);
@@ -634,17 +631,17 @@ do_warm(struct admin *a, struct MHD_Connection *c, struct areq *q)
 		return ret;
 	json_object_foreach(j, k, v) {
 		if (strcmp(k, "urls") != 0) {
-			ret = send_error(c, 400, "unknown member \"%.100s\" (expected \"urls\")", k);
+			ret = admin_send_error(c, 400, "unknown member \"%.100s\" (expected \"urls\")", k);
 			goto Out;
 		}
 	}
 	urls = json_object_get(j, "urls");
 	if (!json_is_array(urls) || json_array_size(urls) == 0) {
-		ret = send_error(c, 400, "\"urls\" must be a non-empty array of paths or URLs");
+		ret = admin_send_error(c, 400, "\"urls\" must be a non-empty array of paths or URLs");
 		goto Out;
 	}
 	if (json_array_size(urls) > WARM_MAX_URLS) {
-		ret = send_error(c, 400, "at most %u URLs per warm job", WARM_MAX_URLS);
+		ret = admin_send_error(c, 400, "at most %u URLs per warm job", WARM_MAX_URLS);
 		goto Out;
 	}
 	keys = xcalloc(json_array_size(urls), sizeof *keys);
@@ -652,24 +649,24 @@ do_warm(struct admin *a, struct MHD_Connection *c, struct areq *q)
 		const char *u = json_string_value(v);
 
 		if (u == NULL || (keys[n] = purge_url_key(u)) == NULL) {
-			ret = send_error(c, 400, "\"urls\"[%zu] is neither a path (starting with /) nor "
+			ret = admin_send_error(c, 400, "\"urls\"[%zu] is neither a path (starting with /) nor "
 			    "an http(s) URL", i);
 			goto Out;
 		}
 		n++;
 	}
 	if (a->loopback[0] == '\0' || (ctl = ctl_acquire()) == NULL) {
-		ret = send_error(c, 503, "this node cannot warm (no cache data listener, or shutting "
+		ret = admin_send_error(c, 503, "this node cannot warm (no cache data listener, or shutting "
 		    "down)");
 		goto Out;
 	}
 	id = warm_submit(ctl_warm(ctl), a->loopback, keys, (unsigned)n);
 	if (id == 0) {
-		ret = send_error(c, 503, "too many warm jobs are still running; try again later");
+		ret = admin_send_error(c, 503, "too many warm jobs are still running; try again later");
 		goto Out;
 	}
 	log_msg(LVL_INFO, "warm job %llu: %zu URLs", (unsigned long long)id, n);
-	ret = send_json(c, 202, json_pack("{s:I,s:I,s:s}", "job", (json_int_t)id,
+	ret = admin_send_json(c, 202, json_pack("{s:I,s:I,s:s}", "job", (json_int_t)id,
 	    "total", (json_int_t)n, "status", "queued"));
 Out:
 	ctl_release(&ctl);
@@ -692,15 +689,15 @@ do_job(struct MHD_Connection *c, const char *url)
 	errno = 0;
 	id = strtoull(idp, &end, 10);
 	if (*idp == '\0' || *end != '\0' || errno != 0 || id == 0)
-		return send_error(c, 404, "no such job: use /jobs/ID with the id /warm answered");
+		return admin_send_error(c, 404, "no such job: use /jobs/ID with the id /warm answered");
 	if ((ctl = ctl_acquire()) != NULL) {
 		j = warm_job_json(ctl_warm(ctl), (uint64_t)id);
 		ctl_release(&ctl);
 	}
 	if (j == NULL)
-		return send_error(c, 404, "no job %llu here (jobs are kept in memory, the last %u)", id,
+		return admin_send_error(c, 404, "no job %llu here (jobs are kept in memory, the last %u)", id,
 		    WARM_KEEP_JOBS);
-	return send_json(c, 200, j);
+	return admin_send_json(c, 200, j);
 }
 
 static enum MHD_Result
@@ -715,12 +712,12 @@ do_receipts(struct MHD_Connection *c, struct areq *q)
 		return ret;
 	if ((ctl = ctl_acquire()) == NULL) {
 		json_decref(j);
-		return send_error(c, 503, "shutting down");
+		return admin_send_error(c, 503, "shutting down");
 	}
 	if (ctl_receipts(ctl, j, why, sizeof why) != CDN_OK)
-		ret = send_error(c, 400, "%s", why);
+		ret = admin_send_error(c, 400, "%s", why);
 	else
-		ret = send_json(c, 200, json_pack("{s:b}", "ok", 1));
+		ret = admin_send_json(c, 200, json_pack("{s:b}", "ok", 1));
 	ctl_release(&ctl);
 	json_decref(j);
 	return ret;
@@ -857,7 +854,7 @@ do_events(struct MHD_Connection *c)
 	uint64_t first, head;
 
 	if ((ctl = ctl_acquire()) == NULL)
-		return send_error(c, 503, "this node has no event stream (router role, or shutting down)");
+		return admin_send_error(c, 503, "this node has no event stream (router role, or shutting down)");
 	ev = ctl_events(ctl);
 	s = xcalloc(1, sizeof *s);
 	events_bounds(ev, &first, &head);
@@ -920,7 +917,7 @@ first_call(struct admin *a, struct MHD_Connection *c, const char *url, const cha
 		 * not rate limited; the extension reads its own bodies. */
 		if (!(q->scopes & a->d.ext->scopes)) {
 			STATS_INC(admin_denied);
-			*ret = send_error(c, 403, "this token lacks the push scope");
+			*ret = admin_send_error(c, 403, "this token lacks the push scope");
 			return true;
 		}
 		q->ext = true;
@@ -931,21 +928,21 @@ first_call(struct admin *a, struct MHD_Connection *c, const char *url, const cha
 		if (!rl_take(a->rl, key, mono_ms(), &retry))
 			*ret = send_429(a, c, retry, "address");
 		else
-			*ret = send_error(c, 401, "missing or wrong token (Authorization: Bearer TOKEN)");
+			*ret = admin_send_error(c, 401, "missing or wrong token (Authorization: Bearer TOKEN)");
 		return true;
 	}
 	if (q->e == NULL) {
-		*ret = send_error(c, 404, "no such endpoint (see /healthz, /stats, /metrics, /purge, "
+		*ret = admin_send_error(c, 404, "no such endpoint (see /healthz, /stats, /metrics, /purge, "
 		    "/warm, /jobs/ID, /events%s)", a->d.ext != NULL ? ", /push/KEY" : "");
 		return true;
 	}
 	if (!method_ok(q->e, method)) {
-		*ret = send_error(c, 405, "use %s for %s", q->e->method, q->e->path);
+		*ret = admin_send_error(c, 405, "use %s for %s", q->e->method, q->e->path);
 		return true;
 	}
 	if (!(q->scopes & q->e->scopes)) {
 		STATS_INC(admin_denied);
-		*ret = send_error(c, 403, "this token lacks the scope %s needs", q->e->path);
+		*ret = admin_send_error(c, 403, "this token lacks the scope %s needs", q->e->path);
 		return true;
 	}
 	if (q->e->limited) {
@@ -964,7 +961,7 @@ first_call(struct admin *a, struct MHD_Connection *c, const char *url, const cha
 	}
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (q->e->body && cl != NULL && strtoull(cl, NULL, 10) > a->d.cfg->admin_max_body) {
-		*ret = send_error(c, 413, "body of %s bytes is over the limit of %llu (admin.max_body)",
+		*ret = admin_send_error(c, 413, "body of %s bytes is over the limit of %llu (admin.max_body)",
 		    cl, (unsigned long long)a->d.cfg->admin_max_body);
 		return true;
 	}
@@ -1016,7 +1013,7 @@ on_admin(void *cls, struct MHD_Connection *c, const char *url, const char *metho
 		return MHD_YES;
 	q->answered = true;
 	if (q->too_big)
-		return send_error(c, 413, "body over the limit of %llu bytes (admin.max_body)",
+		return admin_send_error(c, 413, "body over the limit of %llu bytes (admin.max_body)",
 		    (unsigned long long)a->d.cfg->admin_max_body);
 	switch (q->e->ep) {
 	case EP_HEALTHZ: {
@@ -1024,12 +1021,12 @@ on_admin(void *cls, struct MHD_Connection *c, const char *url, const char *metho
 		    "role", a->d.cfg->role, "name", a->d.cfg->name, "data", a->d.data_addr,
 		    "version", PACKAGE_VERSION, "uptime_seconds", (json_int_t)(time(NULL) - a->started));
 
-		return send_json(c, 200, j);
+		return admin_send_json(c, 200, j);
 	}
 	case EP_STATS:
-		return send_json(c, 200, stats_json(a));
+		return admin_send_json(c, 200, stats_json(a));
 	case EP_METRICS:
-		return send_text(c, 200, "text/plain; version=0.0.4", metrics_text(a));
+		return admin_send_text(c, 200, "text/plain; version=0.0.4", metrics_text(a));
 	case EP_PURGE:
 		return do_purge(a, c, q);
 	case EP_WARM:

@@ -32,6 +32,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+#include <microhttpd.h>
+
 #include "ctl/ctl.h"
 
 struct cache;
@@ -54,7 +57,15 @@ void admin_tokens_free(struct admin_tokens **tp);
 /* Scopes granted to a presented token (0 if none or unknown). */
 unsigned admin_tokens_check(const struct admin_tokens *t, const char *token);
 
-struct MHD_Connection;
+/* Answers in the admin API's shape, for the listener and its extensions:
+ * text (body is malloc'd and taken over), one JSON document (j is taken
+ * over) and {"error": message, "status": status}. All say Cache-Control:
+ * no-store; a 401 also says WWW-Authenticate. */
+enum MHD_Result admin_send_text(struct MHD_Connection *c, unsigned status, const char *ctype,
+    char *body);
+enum MHD_Result admin_send_json(struct MHD_Connection *c, unsigned status, json_t *j);
+enum MHD_Result admin_send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * An extension: requests whose raw target starts with prefix go to handle
