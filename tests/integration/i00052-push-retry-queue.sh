@@ -5,16 +5,17 @@
 # replication to s2 is queued, and once s2 is back the queue delivers it
 # (push.retried rises, s2 holds the object). When s2 keeps refusing (its
 # disk tier is full), the retries stop after --push-retry-max attempts and
-# the entry is parked where /stats shows it, with the reason.
+# the entry is parked where /stats shows it, with the reason. With W=2 the
+# same push is answered 503 (acked 1, wanted 2) and s1's copy stays.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ctl.sh"
 
 start_origin origin
 P1=$(free_port); P2=$(free_port)
-start_s1() {
+start_s1() { # [ARGS...]
 	start_node_raw shield s1 -l "127.0.0.1:$P1" -a 127.0.0.1:0 --name s1 --token-file "$WORK/tokens" \
 		-u "$origin_URL" -d "$WORK/s1" --peer "http://127.0.0.1:$P2" --push-replicas 2 \
-		--push-write-quorum 1 --push-retry-max 3 --push-sync-interval 1h --health-interval 1s
+		--push-write-quorum 1 --push-retry-max 3 --push-sync-interval 1h --health-interval 1s "$@"
 }
 start_s2() { # [ARGS...]
 	start_node_raw shield s2 -l "127.0.0.1:$P2" -a 127.0.0.1:0 --name s2 --token-file "$WORK/tokens" \
@@ -92,3 +93,23 @@ expect_match "parked entry names the key" "$key" "$(cat "$WORK/parked.json")"
 expect_match "parked entry names s2" "127.0.0.1:$P2" "$(cat "$WORK/parked.json")"
 expect_match "parked entry says why" "507" "$(cat "$WORK/parked.json")"
 expect_eq "attempts" 3 "$(json_get 0.attempts <"$WORK/parked.json")"
+
+step "with --push-write-quorum 2, a push s2 cannot store is 503 (acked 1 of 2); s1's copy stays"
+stop_node s1
+start_s1 --push-write-quorum 2
+head -c 300000 /dev/urandom >"$WORK/c.bin"
+key=""
+for ((i = 0; i < 40; i++)); do
+	push s1 "/q/c-$i" "$WORK/c.bin"
+	if [ "$(json_get leader <"$BODY")" = "127.0.0.1:$P1" ]; then
+		key=/q/c-$i
+		break
+	fi
+done
+[ -n "$key" ] || die "s1 never led a key"
+expect_eq "status" 503 "$STATUS"
+expect_eq "acked" 1 "$(json_get acked <"$BODY")"
+expect_eq "wanted" 2 "$(json_get wanted <"$BODY")"
+expect_match "says why" "quorum" "$(json_get error <"$BODY")"
+expect_eq "s1 keeps its copy" 200 "$(curl -sS -o /dev/null -w '%{http_code}' -I \
+	-H "Authorization: Bearer $TOKEN" -H 'X-Cdn-Push-Local: 1' "$s1_ADMIN/push$key")"
