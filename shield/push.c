@@ -467,34 +467,137 @@ static const char *const schema =
 
 /* ---------------------------------------------------------------- reconcile */
 
-struct reconcile {
-	struct push *p;
-	uint64_t added, fixed;
+/* Pinned versions in the disk tier, sorted by key (reconcile's input). */
+struct drow {
+	char *key;
+	size_t keylen;
+	uint64_t size;
+	uint8_t sha[DIGEST_LEN];
+};
+
+struct drows {
+	struct drow *v;
+	size_t n, cap;
 };
 
 static int
-reconcile_disk_row(void *arg, const char *key, size_t keylen, const uint8_t *sha, uint64_t size,
+collect_pinned(void *arg, const char *key, size_t keylen, const uint8_t *sha, uint64_t size,
     bool pinned)
 {
-	struct reconcile *rc = arg;
-	struct entry e;
+	struct drows *d = arg;
 
 	(void)pinned;
-	if (cat_get(rc->p, key, keylen, &e) != CDN_OK)
-		return CDN_OK;
-	if (!e.found || e.deleted) {
-		/* Stored on disk but the crash came before the catalog row (or
-		 * a tombstone lost a race): the disk is the truth for bytes. A
-		 * tombstone newer than the copy wins at the next sync. */
-		if (!e.found) {
-			cat_put(rc->p, key, keylen, 1, sha, size, false);
-			rc->added++;
-		}
-	} else if (memcmp(e.sha, sha, DIGEST_LEN) != 0) {
-		cat_put(rc->p, key, keylen, e.ver, sha, size, false);
-		rc->fixed++;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 1024;
+		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
 	}
+	d->v[d->n].key = xstrndup(key, keylen);
+	d->v[d->n].keylen = keylen;
+	d->v[d->n].size = size;
+	memcpy(d->v[d->n].sha, sha, DIGEST_LEN);
+	d->n++;
 	return CDN_OK;
+}
+
+/* The order SQLite gives BLOB keys: bytes, then the shorter first. */
+static int
+key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c != 0 ? c : al < bl ? -1 : al > bl;
+}
+
+static int
+drow_cmp(const void *x, const void *y)
+{
+	const struct drow *a = x, *b = y;
+
+	return key_cmp(a->key, a->keylen, b->key, b->keylen);
+}
+
+struct fix {
+	struct drow *d;
+	uint64_t ver;
+};
+
+/*
+ * Reconcile the catalog with the disk tier at start, in one ordered pass
+ * over each (no lookup per key): a pinned version the catalog lacks (the
+ * crash came between the disk commit and the catalog's) is added, a digest
+ * that differs is taken from the disk (it is the truth for bytes), a live
+ * entry with no pinned version is kept in p->missing for the sync thread
+ * to repair from a replica, and every live key goes into p->local. A
+ * tombstone is left alone: it beats the copy at the next sync.
+ */
+static void
+reconcile(struct push *p, uint64_t *added, uint64_t *fixed)
+{
+	struct drows d = { NULL, 0, 0 };
+	struct fix *fx = NULL;
+	size_t nfx = 0, cfx = 0, i = 0, mcap = 0;
+	sqlite3_stmt *s = NULL;
+
+	if (disk_foreach(p->disk, true, collect_pinned, &d) != CDN_OK)
+		log_msg(LVL_WARN, "push: cannot read the disk index to reconcile the catalog");
+	if (d.n > 0)
+		qsort(d.v, d.n, sizeof *d.v, drow_cmp);
+	PTOK(pthread_mutex_lock(&p->db_mtx));
+	if (sqlite3_prepare_v2(p->db, "SELECT key, ver, sha, deleted FROM pushed ORDER BY key", -1,
+	    &s, NULL) == SQLITE_OK) {
+		for (;;) {
+			int step = sqlite3_step(s);
+			const char *k = step == SQLITE_ROW ? sqlite3_column_blob(s, 0) : NULL;
+			size_t kl = k != NULL ? (size_t)sqlite3_column_bytes(s, 0) : 0;
+			const uint8_t *sha = k != NULL && sqlite3_column_bytes(s, 2) == DIGEST_LEN ?
+			    sqlite3_column_blob(s, 2) : NULL;
+			bool del = k != NULL && sqlite3_column_int64(s, 3) != 0, on;
+
+			/* Disk rows before this key (all that are left, at the end)
+			 * have no catalog entry. */
+			while (i < d.n && (k == NULL || key_cmp(d.v[i].key, d.v[i].keylen, k, kl) < 0)) {
+				if (nfx == cfx) {
+					cfx = cfx ? cfx * 2 : 64;
+					fx = xrealloc(fx, cfx * sizeof *fx);
+				}
+				fx[nfx++] = (struct fix){ &d.v[i++], 1 };
+				(*added)++;
+			}
+			if (k == NULL)
+				break;
+			on = i < d.n && key_cmp(d.v[i].key, d.v[i].keylen, k, kl) == 0;
+			if (!del) {
+				PTOK(pthread_rwlock_rdlock(&p->local_lk));
+				bloom_add(p->local, k, kl);
+				PTOK(pthread_rwlock_unlock(&p->local_lk));
+				if (!on) {
+					if (p->nmissing == mcap) {
+						mcap = mcap ? mcap * 2 : 64;
+						p->missing = xrealloc(p->missing, mcap * sizeof *p->missing);
+					}
+					p->missing[p->nmissing++] = xstrndup(k, kl);
+				} else if (sha == NULL || memcmp(sha, d.v[i].sha, DIGEST_LEN) != 0) {
+					if (nfx == cfx) {
+						cfx = cfx ? cfx * 2 : 64;
+						fx = xrealloc(fx, cfx * sizeof *fx);
+					}
+					fx[nfx++] = (struct fix){ &d.v[i],
+					    (uint64_t)sqlite3_column_int64(s, 1) };
+					(*fixed)++;
+				}
+			}
+			if (on)
+				i++;
+		}
+	}
+	sqlite3_finalize(s);
+	PTOK(pthread_mutex_unlock(&p->db_mtx));
+	for (size_t j = 0; j < nfx; j++)
+		cat_put(p, fx[j].d->key, fx[j].d->keylen, fx[j].ver, fx[j].d->sha, fx[j].d->size, false);
+	free(fx);
+	for (size_t j = 0; j < d.n; j++)
+		free(d.v[j].key);
+	free(d.v);
 }
 
 /* Does the disk tier hold key? (disk_file_of answers CDN_INVAL, buffer too
@@ -506,38 +609,6 @@ on_disk(struct push *p, const char *key, size_t keylen)
 
 	return disk_maybe(p->disk, key, keylen) &&
 	    disk_file_of(p->disk, key, keylen, path, sizeof path) != CDN_NOTFOUND;
-}
-
-/* Catalog entries whose bytes are not on disk: repaired by the sync thread. */
-static void
-find_missing(struct push *p)
-{
-	sqlite3_stmt *s = NULL;
-	size_t cap = 0;
-
-	PTOK(pthread_mutex_lock(&p->db_mtx));
-	if (sqlite3_prepare_v2(p->db, "SELECT key FROM pushed WHERE deleted = 0", -1, &s, NULL) !=
-	    SQLITE_OK) {
-		PTOK(pthread_mutex_unlock(&p->db_mtx));
-		return;
-	}
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *k = sqlite3_column_blob(s, 0);
-		size_t kl = (size_t)sqlite3_column_bytes(s, 0);
-
-		PTOK(pthread_rwlock_rdlock(&p->local_lk));
-		bloom_add(p->local, k, kl);
-		PTOK(pthread_rwlock_unlock(&p->local_lk));
-		if (on_disk(p, k, kl))
-			continue;
-		if (p->nmissing == cap) {
-			cap = cap ? cap * 2 : 64;
-			p->missing = xrealloc(p->missing, cap * sizeof *p->missing);
-		}
-		p->missing[p->nmissing++] = xstrndup(k, kl);
-	}
-	sqlite3_finalize(s);
-	PTOK(pthread_mutex_unlock(&p->db_mtx));
 }
 
 /* ---------------------------------------------------------------- talking to peers */
@@ -2312,7 +2383,7 @@ struct push *
 push_new(const struct cfg *cfg, struct disk *disk, struct cache *cache)
 {
 	struct push *p;
-	struct reconcile rc;
+	uint64_t added = 0, fixed = 0;
 	char path[PATH_MAX];
 
 	if (cfg->cache_dir == NULL || disk == NULL)
@@ -2372,15 +2443,11 @@ push_new(const struct cfg *cfg, struct disk *disk, struct cache *cache)
 		cat_walk(p, count_row, &n);
 		p->local = bloom_new(n * 2 > PUSH_LOCAL_MIN ? n * 2 : PUSH_LOCAL_MIN, PUSH_FP);
 	}
-	memset(&rc, 0, sizeof rc);
-	rc.p = p;
-	if (disk_foreach(disk, true, reconcile_disk_row, &rc) != CDN_OK)
-		log_msg(LVL_WARN, "push: cannot read the disk index to reconcile the catalog");
-	find_missing(p);
-	if (rc.added > 0 || rc.fixed > 0 || p->nmissing > 0)
+	reconcile(p, &added, &fixed);
+	if (added > 0 || fixed > 0 || p->nmissing > 0)
 		log_msg(LVL_INFO, "push catalog reconciled: %llu added from disk, %llu digests fixed, "
-		    "%zu to repair from replicas", (unsigned long long)rc.added,
-		    (unsigned long long)rc.fixed, p->nmissing);
+		    "%zu to repair from replicas", (unsigned long long)added,
+		    (unsigned long long)fixed, p->nmissing);
 	return p;
 Error:
 	push_free(&p);

@@ -8,7 +8,8 @@
 # bytes, counts the corruption, and repairs its copy from a replica. With
 # one shield killed a push still succeeds on the other two; restarted, it
 # catches up (anti-entropy) within the test's bound. DELETE removes the
-# object from every replica.
+# object from every replica. A body file lost while a shield was stopped is
+# found missing at its start and restored from a replica.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ctl.sh"
 
@@ -123,3 +124,14 @@ for n in s1 s2 s3; do
 done
 get "$s1_ADMIN/push/site/a.bin" -X DELETE -H "Authorization: Bearer $TOKEN"
 expect_eq "a second DELETE" 404 "$STATUS"
+
+step "a body file lost while s2 was stopped: at start its catalog sees it missing and a replica restores it"
+stop_node s2
+f=$(find "$WORK/s2/objects" -type f -size 200000c | head -n 1)
+[ -n "$f" ] || die "no body file of 200000 bytes under $WORK/s2/objects"
+rm -f "$f"
+start_shield 2
+wait_for 30 holds s2 /site/b.bin || fail "s2 did not restore /site/b.bin within 30 s of its start"
+f=$(find "$WORK/s2/objects" -type f -size 200000c | head -n 1)
+expect_eq "s2's restored file" "$(sha256 "$WORK/b.bin")" "$([ -n "$f" ] && sha256 "$f")"
+expect_ge "s2 logged the entry to repair" 1 "$(grep -c 'to repair from replicas' "$WORK/s2.log")"
