@@ -352,6 +352,29 @@ obj_append(struct obj *o, const void *p, size_t n, uint64_t max_keep)
 	return rc;
 }
 
+/* A BUSY object becomes COMPLETE at once with this head (hdrs' contents
+ * taken over), length and digest; wakes its readers. Called with o's lock;
+ * returns the fill state to free after unlocking. */
+static struct obj_fs *
+complete_whole_locked(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uint64_t len,
+    const uint8_t sha[DIGEST_LEN])
+{
+	AZ(o->state != OBJ_BUSY);
+	AN(o->_fs); /* BUSY */
+	o->status = (int16_t)status;
+	hdrs_fini(&o->hdrs);
+	o->hdrs = *hdrs;
+	hdrs_init(hdrs);
+	o->flags |= flags;
+	o->len = len;
+	memcpy(o->sha, sha, DIGEST_LEN);
+	o->state = OBJ_COMPLETE;
+	o->_fs->fill = NULL;
+	o->_fs->fill_ops = NULL;
+	wake_all_locked(o);
+	return fs_release_locked(o);
+}
+
 void
 obj_fill_whole(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uint8_t *buf,
     uint64_t len, const uint8_t sha[DIGEST_LEN])
@@ -360,24 +383,12 @@ obj_fill_whole(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, uin
 	uint8_t *old;
 
 	obj_lock(o);
-	AZ(o->state != OBJ_BUSY);
-	o->status = status;
-	hdrs_fini(&o->hdrs);
-	o->hdrs = *hdrs;
-	hdrs_init(hdrs);
-	o->flags |= flags;
 	old = o->data;
 	o->data = buf;
 	AN(o->_fs); /* BUSY */
 	o->_fs->cap = (size_t)len;
 	o->_fs->base = 0;
-	o->len = len;
-	memcpy(o->sha, sha, DIGEST_LEN);
-	o->state = OBJ_COMPLETE;
-	o->_fs->fill = NULL;
-	o->_fs->fill_ops = NULL;
-	wake_all_locked(o);
-	fs = fs_release_locked(o);
+	fs = complete_whole_locked(o, status, hdrs, flags, len, sha);
 	obj_unlock(o);
 	free(old);
 	free(fs);
@@ -396,20 +407,9 @@ obj_fill_file(struct obj *o, int status, struct hdrs *hdrs, unsigned flags, int 
 	obj_lock(o);
 	AZ(o->state != OBJ_BUSY);
 	AZ(o->flags & (OBJF_FILE | OBJF_MARKER));
-	o->status = (int16_t)status;
-	hdrs_fini(&o->hdrs);
-	o->hdrs = *hdrs;
-	hdrs_init(hdrs);
 	AN(o->_fs); /* BUSY */
-	o->flags |= flags | OBJF_FILE;
 	o->_fs->file = f;
-	o->len = len;
-	memcpy(o->sha, sha, DIGEST_LEN);
-	o->state = OBJ_COMPLETE;
-	o->_fs->fill = NULL;
-	o->_fs->fill_ops = NULL;
-	wake_all_locked(o);
-	fs = fs_release_locked(o);
+	fs = complete_whole_locked(o, status, hdrs, flags | OBJF_FILE, len, sha);
 	obj_unlock(o);
 	free(fs);
 }
